@@ -1,0 +1,28 @@
+"""Contains shared errors types that can be raised from API functions"""
+
+
+class UnexpectedStatus(Exception):
+    """Raised by api functions when the response status an undocumented status and Client.raise_on_unexpected_status is True"""
+
+    def __init__(self, status_code: int, content: bytes):
+        self.status_code = status_code
+        self.content = content
+
+        super().__init__(
+            f"Unexpected status code: {status_code}\n\nResponse content:\n{content.decode(errors='ignore')}"
+        )
+
+
+class UnparsableResponse(UnexpectedStatus):
+    """Raised, when Client.raise_on_unexpected_status is True, for a body that does not fit its schema.
+
+    Without that flag the call returns a Response whose ``parsed`` is None; either way the status
+    code and the raw content reach the caller.
+    """
+
+    def __init__(self, status_code: int, content: bytes, error: Exception):
+        super().__init__(status_code, content)
+        self.error = error
+
+
+__all__ = ["UnexpectedStatus", "UnparsableResponse"]

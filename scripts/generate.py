@@ -1,0 +1,168 @@
+"""Generate ``generated_client/`` from ``openapi/``, or check that the committed copy is current.
+
+Generation is a pure function of the pinned spec, the overlays, the generator config, the
+templates and the pinned tool versions; ``openapi/spec.lock`` records the hash of each, so
+that a reviewer sees which input moved. ``check`` regenerates into a temporary folder and
+fails with a unified diff when the committed client or lock differs.
+
+Usage: python -m scripts.generate [generate|check]
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from scripts import paths
+from scripts.overlay import apply_overlays
+from scripts.spec_io import Document, SpecError, dump_json, load_document
+
+GENERATOR = "openapi-python-client"
+FORMATTER = "ruff"
+
+
+def merged_spec() -> Document:
+    """The pin with every overlay applied: what the generator sees, never what tests check."""
+    return apply_overlays(load_document(paths.PIN), paths.overlay_files())
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def lock_document(upstream: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The lock for the current inputs; keeps the committed ``upstream`` unless one is given."""
+    if upstream is None:
+        upstream = read_lock().get("upstream", {})
+    inputs = [paths.PIN, paths.GENERATOR_CONFIG, *paths.overlay_files(), *paths.template_files()]
+    return {
+        "generator": {GENERATOR: version(GENERATOR), FORMATTER: version(FORMATTER)},
+        "inputs": {str(p.relative_to(paths.ROOT)): _sha256(p) for p in inputs},
+        "upstream": upstream,
+    }
+
+
+def read_lock() -> dict[str, Any]:
+    if not paths.LOCK.exists():
+        return {}
+    data: dict[str, Any] = json.loads(paths.LOCK.read_text(encoding="utf-8"))
+    return data
+
+
+def generate_into(destination: Path) -> None:
+    """Run the generator into ``destination`` (which must not exist)."""
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    with tempfile.TemporaryDirectory() as work:
+        spec_file = Path(work) / "postal_mail.merged.json"
+        spec_file.write_text(dump_json(merged_spec()), encoding="utf-8")
+        command = [
+            str(bin_dir / GENERATOR),
+            "generate",
+            "--path",
+            str(spec_file),
+            "--config",
+            str(paths.GENERATOR_CONFIG),
+            "--custom-template-path",
+            str(paths.TEMPLATES),
+            "--meta",
+            "uv",
+            "--fail-on-warning",
+            "--output-path",
+            str(destination),
+        ]
+        result = subprocess.run(  # noqa: S603
+            command, env=env, cwd=work, capture_output=True, text=True, check=False
+        )
+    if result.returncode != 0 or not destination.exists():
+        raise SpecError(f"{GENERATOR} failed:\n{result.stdout}\n{result.stderr}")
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def tree_diff(expected: Path, actual: Path) -> list[str]:
+    """Unified diff lines turning ``actual`` into ``expected``; empty when identical."""
+    want, have = _tree(expected), _tree(actual)
+    lines: list[str] = []
+    for name in sorted(want.keys() | have.keys()):
+        if want.get(name) == have.get(name):
+            continue
+        old = have.get(name, b"").decode("utf-8", "replace").splitlines(keepends=True)
+        new = want.get(name, b"").decode("utf-8", "replace").splitlines(keepends=True)
+        lines += difflib.unified_diff(old, new, f"committed/{name}", f"regenerated/{name}")
+    return lines
+
+
+def generate() -> None:
+    with tempfile.TemporaryDirectory(dir=paths.ROOT) as work:
+        fresh = Path(work) / "generated_client"
+        generate_into(fresh)
+        if paths.GENERATED.exists():
+            shutil.rmtree(paths.GENERATED)
+        shutil.move(fresh, paths.GENERATED)
+    paths.LOCK.write_text(dump_json(lock_document()), encoding="utf-8")
+
+
+def check() -> list[str]:
+    """Problems found, as diff lines; empty when the committed client and lock are current."""
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory() as work:
+        fresh = Path(work) / "generated_client"
+        generate_into(fresh)
+        problems += tree_diff(fresh, paths.GENERATED)
+    want_lock = dump_json(lock_document())
+    have_lock = paths.LOCK.read_text(encoding="utf-8") if paths.LOCK.exists() else ""
+    if want_lock != have_lock:
+        problems += difflib.unified_diff(
+            have_lock.splitlines(keepends=True),
+            want_lock.splitlines(keepends=True),
+            "committed/openapi/spec.lock",
+            "expected/openapi/spec.lock",
+        )
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    command = (argv if argv is not None else sys.argv[1:] or ["generate"])[0]
+    try:
+        if command == "generate":
+            generate()
+            print(f"generated {paths.GENERATED.relative_to(paths.ROOT)}/ and {paths.LOCK.name}")
+            return 0
+        if command == "check":
+            problems = check()
+            if problems:
+                sys.stdout.writelines(problems)
+                print(
+                    "\ncheck-generated: generated_client/ or openapi/spec.lock is stale. "
+                    "Run `make generate` and commit the result; never edit generated_client/ "
+                    "by hand.",
+                    file=sys.stderr,
+                )
+                return 1
+            print("check-generated: generated_client/ and openapi/spec.lock are current")
+            return 0
+    except SpecError as exc:
+        print(f"generate: {exc}", file=sys.stderr)
+        return 1
+    print(f"unknown command {command!r}; use generate or check", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

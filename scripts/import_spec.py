@@ -1,0 +1,259 @@
+"""Import HubSpot's published spec into our normalised, pinned form.
+
+Only the batch-upsert operation and what it references survive; upstream prose,
+examples and ``x-hubspot-*`` extensions are dropped (HubSpot does not license them
+for redistribution), lists whose order carries no meaning are sorted, and keys are
+ordered so that two imports of the same contract give the same bytes.
+
+Usage: python -m scripts.import_spec UPSTREAM [--prose-from PIN] [-o OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+from scripts.spec_io import Document, SpecError, dump_yaml, load_document
+
+OPERATION_SUFFIX = "postal_mail/batch/upsert"
+METHOD = "post"
+
+# Keys dropped wherever they are OpenAPI keywords (never when they name a property).
+_PROSE_KEYS = frozenset({"description", "summary", "example", "examples", "externalDocs"})
+# Keywords whose value maps user-chosen names to objects of the same kind.
+_NAME_MAPS = frozenset(
+    {
+        "properties",
+        "schemas",
+        "responses",
+        "content",
+        "paths",
+        "securitySchemes",
+        "headers",
+        "patternProperties",
+        "definitions",
+        "encoding",
+        "callbacks",
+        "requestBodies",
+        "parameters",
+    }
+)
+_UNORDERED_LISTS = frozenset({"required", "enum"})
+_TOP_ORDER = ("openapi", "info", "servers", "security", "tags", "paths", "components")
+# OpenAPI requires a description on each response; these are ours, not HubSpot's.
+_RESPONSE_WORDS = {
+    "200": "Every input was created or updated.",
+    "207": "Some inputs were written and some failed; the failures are listed in errors.",
+    "default": "The request failed as a whole.",
+}
+_DEFAULT_INFO = {
+    "title": "HubSpot postal mail batch upsert",
+    "description": (
+        "The project's pinned contract for one HubSpot operation, normalised from HubSpot's "
+        "published document by scripts/import_spec.py."
+    ),
+}
+
+
+def import_document(upstream: Document, *, prose_from: Document | None = None) -> Document:
+    """Return the normalised contract of the batch-upsert operation in ``upstream``."""
+    _check_refs(upstream)
+    _validate(upstream)
+    path, operation = _find_operation(upstream)
+    refs = _referenced(upstream, operation)
+    components: dict[str, Any] = {}
+    for ref in sorted(refs):
+        section, name = ref.split("/")[2:4]
+        components.setdefault(section, {})[name] = _resolve(upstream, ref)
+    schemes = _security_schemes(upstream, operation)
+    if schemes:
+        components["securitySchemes"] = schemes
+    tags = [t for t in upstream.get("tags", []) if t.get("name") in operation.get("tags", [])]
+    doc: dict[str, Any] = {
+        "openapi": upstream["openapi"],
+        "info": {**_DEFAULT_INFO, "version": str(upstream.get("info", {}).get("version", ""))},
+        "servers": [{"url": s["url"]} for s in upstream.get("servers", []) if "url" in s],
+        "tags": [{"name": t["name"]} for t in tags],
+        "paths": {path: {METHOD: operation}},
+        "components": components,
+    }
+    if "security" in upstream:
+        doc["security"] = upstream["security"]
+    clean = _canonical(_strip(doc))
+    for code, response in clean["paths"][path][METHOD]["responses"].items():
+        if "$ref" not in response:
+            response["description"] = _RESPONSE_WORDS.get(code, f"HTTP {code}.")
+    for name, response in clean["components"].get("responses", {}).items():
+        response["description"] = _RESPONSE_WORDS["default"] if name == "Error" else name
+    if prose_from is not None:
+        _carry_prose(prose_from, clean)
+    clean["info"]["version"] = str(upstream.get("info", {}).get("version", ""))
+    return {k: clean[k] for k in _TOP_ORDER if k in clean and clean[k] != []}
+
+
+def _find_operation(doc: Document) -> tuple[str, dict[str, Any]]:
+    paths: dict[str, Any] = doc.get("paths") or {}
+    found = [p for p, op in paths.items() if p.endswith("/" + OPERATION_SUFFIX) and METHOD in op]
+    if len(found) > 1:
+        raise SpecError(f"several batch-upsert paths, cannot choose: {', '.join(sorted(found))}")
+    if found:
+        return found[0], paths[found[0]][METHOD]
+    templated = [
+        p
+        for p, item in paths.items()
+        if re.search(r"/\{[^}]+\}/batch/upsert$", p) and METHOD in item
+    ]
+    if templated:
+        raise SpecError(
+            f"found only the templated path {templated[0]!r}: this tool pins the postal_mail "
+            "operation and cannot place a path whose object type is a parameter"
+        )
+    raise SpecError(f"no POST operation on a path ending in {OPERATION_SUFFIX!r}")
+
+
+def _walk_refs(node: Any, where: str = "#") -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value, where
+            else:
+                yield from _walk_refs(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _walk_refs(value, f"{where}/{i}")
+
+
+def _resolve(doc: Document, ref: str) -> Any:
+    if not ref.startswith("#/"):
+        raise SpecError(f"external $ref {ref!r} is not supported")
+    node: Any = doc
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(ref)
+        node = node[part]
+    return node
+
+
+def _check_refs(doc: Document) -> None:
+    for ref, where in _walk_refs(doc):
+        try:
+            _resolve(doc, ref)
+        except KeyError:
+            raise SpecError(f"dangling $ref {ref!r} at {where}: no such component") from None
+
+
+def _validate(doc: Document) -> None:
+    try:
+        validate(doc)
+    except OpenAPIValidationError as exc:
+        where = "/".join(str(p) for p in getattr(exc, "absolute_path", [])) or "document"
+        raise SpecError(f"invalid OpenAPI document at {where}: {exc.message}") from None
+
+
+def _referenced(doc: Document, operation: dict[str, Any]) -> set[str]:
+    seen: set[str] = set()
+    todo = [ref for ref, _ in _walk_refs(operation)]
+    while todo:
+        ref = todo.pop()
+        if ref in seen:
+            continue
+        seen.add(ref)
+        todo.extend(r for r, _ in _walk_refs(_resolve(doc, ref)))
+    return seen
+
+
+def _security_schemes(doc: Document, operation: dict[str, Any]) -> dict[str, Any]:
+    requirements = operation.get("security", doc.get("security", []))
+    declared = doc.get("components", {}).get("securitySchemes", {})
+    used: dict[str, set[str]] = {}
+    for requirement in requirements:
+        for name, scopes in requirement.items():
+            used.setdefault(name, set()).update(scopes)
+    schemes: dict[str, Any] = {}
+    for name, scopes in used.items():
+        if name not in declared:
+            raise SpecError(f"security requirement names undeclared scheme {name!r}")
+        scheme = dict(declared[name])
+        if "flows" in scheme:
+            scheme["flows"] = {
+                flow: {**spec, "scopes": {s: "" for s in sorted(scopes)}}
+                for flow, spec in scheme["flows"].items()
+            }
+        schemes[name] = scheme
+    return schemes
+
+
+def _strip(node: Any, *, names: bool = False) -> Any:
+    """Drop prose and vendor extensions; ``names`` marks a map of user-chosen names."""
+    if isinstance(node, list):
+        return [_strip(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if names:
+        return {k: _strip(v) for k, v in node.items()}
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _PROSE_KEYS or key.startswith("x-hubspot-"):
+            continue
+        if key == "scopes" and isinstance(value, dict):
+            out[key] = {scope: "" for scope in value}
+        else:
+            out[key] = _strip(value, names=key in _NAME_MAPS)
+    return out
+
+
+def _canonical(node: Any, key: str | None = None) -> Any:
+    if isinstance(node, dict):
+        return {k: _canonical(node[k], k) for k in sorted(node)}
+    if isinstance(node, list):
+        items = [_canonical(v) for v in node]
+        if key in _UNORDERED_LISTS and all(isinstance(v, str) for v in items):
+            return sorted(items)
+        if key == "security":
+            return [{k: sorted(v) for k, v in req.items()} for req in items]
+        return items
+    return node
+
+
+def _carry_prose(old: Any, new: Any) -> None:
+    """Keep our own descriptions where the same place exists in both documents."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key, value in old.items():
+            if key in ("description", "summary", "title") and isinstance(value, str):
+                new[key] = value
+            elif key in new:
+                _carry_prose(value, new[key])
+        items = sorted(new.items())
+        new.clear()
+        new.update(items)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("upstream", help="HubSpot's published spec: a file path or a URL")
+    parser.add_argument("--prose-from", type=Path, help="keep descriptions from this pin")
+    parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    args = parser.parse_args(argv)
+    try:
+        prose = load_document(args.prose_from) if args.prose_from else None
+        text = dump_yaml(import_document(load_document(args.upstream), prose_from=prose))
+    except SpecError as exc:
+        print(f"import_spec: {exc}", file=sys.stderr)
+        return 1
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""Where things live, in one place for every script."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OPENAPI = ROOT / "openapi"
+PIN = OPENAPI / "postal_mail.yaml"
+OVERLAYS = OPENAPI / "overlays"
+TEMPLATES = OPENAPI / "templates"
+GENERATOR_CONFIG = OPENAPI / "generator.yaml"
+LOCK = OPENAPI / "spec.lock"
+CHANGES = OPENAPI / "CHANGES.md"
+GENERATED = ROOT / "generated_client"
+
+
+def overlay_files() -> list[Path]:
+    return sorted(OVERLAYS.glob("*.yaml"))
+
+
+def template_files() -> list[Path]:
+    return sorted(p for p in TEMPLATES.rglob("*") if p.is_file())
