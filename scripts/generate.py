@@ -85,6 +85,9 @@ def generate_into(destination: Path) -> None:
         )
     if result.returncode != 0 or not destination.exists():
         raise SpecError(f"{GENERATOR} failed:\n{result.stdout}\n{result.stderr}")
+    # Ship the pinned contract (not the overlaid one) with the client, so that vendored copies
+    # and the fake server validate against exactly what the client was generated from.
+    shutil.copyfile(paths.PIN, destination / paths.SHIPPED_SPEC)
 
 
 def _tree(root: Path) -> dict[str, bytes]:

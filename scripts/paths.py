@@ -11,6 +11,8 @@ GENERATOR_CONFIG = OPENAPI / "generator.yaml"
 LOCK = OPENAPI / "spec.lock"
 CHANGES = OPENAPI / "CHANGES.md"
 GENERATED = ROOT / "generated_client"
+# Where the pin travels inside the generated package (relative to generated_client/).
+SHIPPED_SPEC = Path("hubspot_postal_mail_client/postal_mail.openapi.yaml")
 
 
 def overlay_files() -> list[Path]:
