@@ -1,0 +1,151 @@
+"""Where the token and the base URL come from, and how the token is kept out of sight.
+
+The token is read only from the caller or ``HUBSPOT_ACCESS_TOKEN``, wrapped in :class:`Secret` at
+once, and revealed only where the Authorization header is built. Plain ``http://`` is refused
+except to a loopback host, so a token never crosses a network in clear text.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"  # noqa: S105 - the variable's name, not a token
+BASE_URL_ENV = "HUBSPOT_BASE_URL"
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+REDACTED = "<redacted>"
+
+
+class ConfigError(ValueError):
+    """Bad or missing configuration: nothing was sent."""
+
+
+class Secret:
+    """A string that does not show itself: ``str``, ``repr`` and ``format`` all say redacted."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The real value; call it only where it is sent."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({REDACTED!r})"
+
+    def __str__(self) -> str:
+        return REDACTED
+
+    def __format__(self, spec: str) -> str:
+        return REDACTED
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __reduce__(self) -> str:  # pragma: no cover - refuse to be pickled with its value
+        raise TypeError("a Secret is not picklable")
+
+
+def resolve_token(token: str | Secret | None = None) -> Secret:
+    """The caller's token, else ``HUBSPOT_ACCESS_TOKEN``; never a file, never a default."""
+    if isinstance(token, Secret):
+        value = token.reveal()
+    elif token is not None:
+        value = token
+    else:
+        value = os.environ.get(TOKEN_ENV, "")
+    value = value.strip()
+    if not value:
+        raise ConfigError(f"no access token: pass token= or set {TOKEN_ENV}")
+    if any(ch.isspace() for ch in value):
+        raise ConfigError("the access token contains whitespace")
+    return Secret(value)
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and 127.0.0.0/8 or ::1 literals: traffic that never leaves the machine."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_base_url(base_url: str | None = None) -> str:
+    """The caller's base URL, else ``HUBSPOT_BASE_URL``, else HubSpot's; https unless loopback."""
+    url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"base URL must be an http(s) URL with a host, got {url!r}")
+    if parts.username or parts.password:
+        raise ConfigError("base URL must not carry credentials")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigError(
+            f"refusing plain http:// to {parts.hostname}: the token would travel in clear text; "
+            "use https:// (http:// is allowed only to a loopback address)"
+        )
+    return url
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces every secret's value in a log record's message and arguments.
+
+    Attach it to a handler to cover records from every logger, or let :func:`redact_logs`
+    attach it to the loggers this package and httpx write to.
+    """
+
+    def __init__(self, secrets: Iterable[Secret]) -> None:
+        super().__init__()
+        self._values = [s.reveal() for s in secrets if s.reveal()]
+
+    def redact(self, text: str) -> str:
+        for value in self._values:
+            text = text.replace(value, REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self.redact(message)
+        if redacted != message or record.args:
+            record.msg = redacted
+            record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = self.redact(text)
+        return True
+
+
+# httpcore logs from child loggers; a logger's filter does not see its children's records.
+LOGGERS = (
+    "hubspot_postal_mail",
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+)
+
+
+@contextmanager
+def redact_logs(*secrets: Secret) -> Iterator[RedactingFilter]:
+    """A :class:`RedactingFilter` on this package's and httpx's loggers, for the duration."""
+    log_filter = RedactingFilter(secrets)
+    for name in LOGGERS:
+        logging.getLogger(name).addFilter(log_filter)
+    try:
+        yield log_filter
+    finally:
+        for name in LOGGERS:
+            logging.getLogger(name).removeFilter(log_filter)

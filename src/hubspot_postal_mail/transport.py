@@ -1,0 +1,188 @@
+"""Resilient httpx transports, sync and async, that the generated client sends through.
+
+They wrap the default transports and add, per HTTP attempt: a slot from the shared request
+budget (so retries are paced too), the retry rules of :mod:`.retry_policy` (POST included),
+backoff with jitter or the server's ``Retry-After``, finite timeouts when the caller set none,
+and counters. The retry loop itself is tenacity's; sleep and randomness are injectable so tests
+run without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import tenacity
+
+from .pacing import AsyncPacer, Pacer
+from .retry_policy import (
+    Kind,
+    RetryPolicy,
+    classify_exception,
+    classify_status,
+    rate_limit_info,
+    retry_after_seconds,
+    should_retry,
+    wait_seconds,
+)
+from .stats import RequestStats
+
+# HubSpot answers a batch of 100 in about a second; a minute without a byte means trouble.
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0, pool=120.0)
+
+
+def _with_finite_timeout(request: httpx.Request, timeout: httpx.Timeout) -> None:
+    """Fill in any timeout the client left unset (the generated client's default is None)."""
+    current = request.extensions.get("timeout") or {}
+    defaults = timeout.as_dict()
+    request.extensions["timeout"] = {
+        key: current.get(key) if current.get(key) is not None else defaults[key] for key in defaults
+    }
+
+
+@dataclass
+class _Verdict:
+    """What the latest attempt of one request came to."""
+
+    kind: Kind = Kind.OK
+    retry_after: float | None = None
+
+
+class _RetryRules:
+    """The glue between tenacity and the policy, shared by both transports."""
+
+    def __init__(self, policy: RetryPolicy, rng: random.Random, stats: RequestStats) -> None:
+        self.policy = policy
+        self.rng = rng
+        self.stats = stats
+
+    def judge_response(
+        self, response: httpx.Response, verdict: _Verdict, pacer: AsyncPacer | Pacer | None
+    ) -> None:
+        """Classify one answer, count it, and tell the shared budget what HubSpot said."""
+        verdict.kind = classify_status(response.status_code, response.headers, response.content)
+        verdict.retry_after = (
+            retry_after_seconds(response.headers) if verdict.kind is not Kind.OK else None
+        )
+        if response.status_code == 429:
+            self.stats.count_rate_limited()
+        if pacer is not None:
+            limited = verdict.kind is Kind.RATE_LIMITED
+            pacer.observe(rate_limit_info(response.headers), rate_limited=limited)
+            if limited and verdict.retry_after:
+                pacer.block_for(verdict.retry_after)  # everyone waits, not just this worker
+
+    def retrying_kwargs(self, verdict: _Verdict) -> dict[str, Any]:
+        def retry(state: tenacity.RetryCallState) -> bool:
+            if state.outcome is not None and state.outcome.failed:
+                verdict.kind = classify_exception(state.outcome.exception())  # type: ignore[arg-type]
+                verdict.retry_after = None
+            return should_retry(verdict.kind, verdict.retry_after, self.policy)
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            return wait_seconds(state.attempt_number, self.policy, self.rng, verdict.retry_after)
+
+        def give_up(state: tenacity.RetryCallState) -> Any:
+            # Out of attempts: hand back the last answer (or raise the last error) unchanged.
+            assert state.outcome is not None
+            return state.outcome.result()
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            self.stats.count_retry()
+
+        return {
+            "stop": tenacity.stop_after_attempt(self.policy.max_attempts),
+            "retry": retry,
+            "wait": wait,
+            "retry_error_callback": give_up,
+            "before_sleep": before_sleep,
+        }
+
+
+class AsyncResilientTransport(httpx.AsyncBaseTransport):
+    """An ``httpx.AsyncBaseTransport`` that paces, retries and counts; wraps the default one."""
+
+    def __init__(
+        self,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        policy: RetryPolicy | None = None,
+        pacer: AsyncPacer | None = None,
+        stats: RequestStats | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.wrapped = transport if transport is not None else httpx.AsyncHTTPTransport()
+        self.pacer = pacer
+        self.stats = stats if stats is not None else RequestStats()
+        self.timeout = timeout
+        self._sleep = sleep
+        self._rules = _RetryRules(policy or RetryPolicy(), rng or random.Random(), self.stats)  # noqa: S311 - jitter
+
+    async def _attempt(self, request: httpx.Request, verdict: _Verdict) -> httpx.Response:
+        if self.pacer is not None:
+            await self.pacer.acquire()
+        self.stats.count_request()
+        response = await self.wrapped.handle_async_request(request)
+        if response.status_code >= 400:
+            await response.aread()  # error bodies are small; reading also frees the connection
+        self._rules.judge_response(response, verdict, self.pacer)
+        return response
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        _with_finite_timeout(request, self.timeout)
+        verdict = _Verdict()
+        retrying = tenacity.AsyncRetrying(sleep=self._sleep, **self._rules.retrying_kwargs(verdict))
+        response: httpx.Response = await retrying(self._attempt, request, verdict)
+        return response
+
+    async def aclose(self) -> None:
+        await self.wrapped.aclose()
+
+
+class ResilientTransport(httpx.BaseTransport):
+    """The sync twin of :class:`AsyncResilientTransport`, for ``sync_detailed`` callers."""
+
+    def __init__(
+        self,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        policy: RetryPolicy | None = None,
+        pacer: Pacer | None = None,
+        stats: RequestStats | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.wrapped = transport if transport is not None else httpx.HTTPTransport()
+        self.pacer = pacer
+        self.stats = stats if stats is not None else RequestStats()
+        self.timeout = timeout
+        self._sleep = sleep
+        self._rules = _RetryRules(policy or RetryPolicy(), rng or random.Random(), self.stats)  # noqa: S311 - jitter
+
+    def _attempt(self, request: httpx.Request, verdict: _Verdict) -> httpx.Response:
+        if self.pacer is not None:
+            self.pacer.acquire()
+        self.stats.count_request()
+        response = self.wrapped.handle_request(request)
+        if response.status_code >= 400:
+            response.read()
+        self._rules.judge_response(response, verdict, self.pacer)
+        return response
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        _with_finite_timeout(request, self.timeout)
+        verdict = _Verdict()
+        retrying = tenacity.Retrying(sleep=self._sleep, **self._rules.retrying_kwargs(verdict))
+        response: httpx.Response = retrying(self._attempt, request, verdict)
+        return response
+
+    def close(self) -> None:
+        self.wrapped.close()
