@@ -1,0 +1,191 @@
+"""The fake HubSpot as one ASGI application, with a Python handle for tests.
+
+Order of events for an upsert, as at HubSpot: infrastructure faults (latency, drops, 5xx)
+before anything else, then authentication, then rate limits, then the body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hubspot_postal_mail import spec
+from hubspot_postal_mail.fake import bodies
+from hubspot_postal_mail.fake.auth import Refusal, authenticate
+from hubspot_postal_mail.fake.config import FakeConfig
+from hubspot_postal_mail.fake.faults import FaultInjector, drop_connection
+from hubspot_postal_mail.fake.limits import RateLimiter
+from hubspot_postal_mail.fake.store import RecordStore, StoredRecord, timestamp
+from hubspot_postal_mail.fake.upsert import Upserter
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+# The pinned v3 path, and the same operation in HubSpot's date-versioned API.
+UPSERT_PATHS = (spec.UPSERT_PATH, "/crm/objects/2026-03/postal_mail/batch/upsert")
+# Test-only routes, under a prefix no HubSpot path uses.
+CONTROL_PREFIX = "/_fake"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request to an upsert path: ``status`` is None when the connection was dropped."""
+
+    path: str
+    status: int | None
+
+
+class FakeHubSpot:
+    """ASGI app: ``await fake(scope, receive, send)``; tests use ``records()`` and ``reset()``.
+
+    ``clock`` (monotonic seconds) drives the rate-limit window and ``now`` (aware UTC) the
+    timestamps and the daily budget, so tests can move time instead of sleeping.
+    """
+
+    def __init__(
+        self,
+        config: FakeConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config or FakeConfig()
+        self._store = RecordStore(self.config.unique_properties, self.config.first_object_id)
+        per_window, seconds = self.config.rate_limit
+        self._limiter = RateLimiter(
+            per_window, seconds, self.config.daily_limit, clock=clock, today=lambda: now().date()
+        )
+        self._faults = FaultInjector(self.config)
+        self._scopes = spec.required_scopes()
+        self._shuffle = random.Random(f"{self.config.seed}-shuffle")  # noqa: S311 - not secret
+        self._upsert = Upserter(
+            self.config, self._store, spec.request_validator(), now=now, shuffle=self._shuffle
+        )
+        self._calls: list[Call] = []
+        self._calls_lock = threading.Lock()
+        self._app = Starlette(
+            routes=[
+                *(Route(path, self._handle_upsert, methods=["POST"]) for path in UPSERT_PATHS),
+                Route(f"{CONTROL_PREFIX}/records", self._handle_records, methods=["GET", "DELETE"]),
+            ],
+            exception_handlers={HTTPException: _http_error},
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in UPSERT_PATHS:
+            await self._app(scope, receive, send)
+            return
+        path = str(scope["path"])
+        fault = self._faults.next()
+        if self.config.latency_seconds:
+            await asyncio.sleep(self.config.latency_seconds)
+        if fault.drop:
+            self._record(Call(path, None))
+            await drop_connection(receive, send)
+            return
+        if fault.status is not None:
+            response = _json(fault.status, bodies.server_error(fault.status), self._retry_after())
+            self._record(Call(path, fault.status))
+            await response(scope, receive, send)
+            return
+
+        async def send_and_record(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self._record(Call(path, int(message["status"])))
+            await send(message)
+
+        await self._app(scope, receive, send_and_record)
+
+    async def _handle_upsert(self, request: Request) -> Response:
+        caller = authenticate(request.headers.get("authorization"), self.config, self._scopes)
+        if isinstance(caller, Refusal):
+            return _json(caller.status, caller.body)
+        decision = self._limiter.acquire(caller.key)
+        if not decision.allowed:
+            assert decision.policy is not None
+            headers = decision.headers | self._retry_after()
+            return _json(429, bodies.rate_limited(decision.policy), headers)
+        try:
+            payload = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _json(400, bodies.malformed_json(str(exc)), decision.headers)
+        answer = self._upsert(payload)
+        return _json(answer.status, answer.body, decision.headers)
+
+    async def _handle_records(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.reset()
+            return Response(status_code=204)
+        return JSONResponse({"results": [record_json(r) for r in self.records()]})
+
+    def _retry_after(self) -> dict[str, str]:
+        seconds = self.config.retry_after
+        return {} if seconds is None else {"Retry-After": str(seconds)}
+
+    def _record(self, call: Call) -> None:
+        with self._calls_lock:
+            self._calls.append(call)
+
+    # The Python API for tests.
+
+    def records(self) -> list[StoredRecord]:
+        """Every stored record, oldest first."""
+        return self._store.records()
+
+    def find(self, id_property: str, value: str) -> StoredRecord | None:
+        """The record whose unique property ``id_property`` has ``value``."""
+        return self._store.find(id_property, value)
+
+    def calls(self) -> list[Call]:
+        """Every request to an upsert path so far, in arrival order."""
+        with self._calls_lock:
+            return list(self._calls)
+
+    def reset(self) -> None:
+        """Forget records, calls and rate-limit counts; restart the fault sequence."""
+        self._store.reset()
+        self._limiter.reset()
+        self._faults.reset()
+        self._shuffle.seed(f"{self.config.seed}-shuffle")
+        with self._calls_lock:
+            self._calls.clear()
+
+
+def record_json(record: StoredRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "properties": dict(record.properties),
+        "createdAt": timestamp(record.created_at),
+        "updatedAt": timestamp(record.updated_at),
+    }
+
+
+def _json(status: int, body: bodies.Body, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Routing failures (404, 405) as JSON ``Error`` bodies, as HubSpot answers them."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        body = bodies.method_not_allowed(request.method)
+    elif exc.status_code == 404:
+        body = bodies.not_found(request.url.path)
+    else:
+        body = bodies.error(str(exc.detail), "VALIDATION_ERROR")
+    return _json(exc.status_code, body, dict(exc.headers or {}))

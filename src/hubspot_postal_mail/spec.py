@@ -1,0 +1,94 @@
+"""The pinned OpenAPI document, as shipped inside the generated client package.
+
+Reading the pin from the installed client (not from ``openapi/``) means the fake server and
+the runtime check against exactly the contract the client was generated from, in a checkout
+and in an installed wheel alike.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import importlib.resources
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+from jsonschema import Draft4Validator, FormatChecker
+from jsonschema.protocols import Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+
+SPEC_RESOURCE = "postal_mail.openapi.yaml"
+UPSERT_PATH = "/crm/v3/objects/postal_mail/batch/upsert"
+# The base URI the document is registered under, so "#/components/..." refs resolve inside it.
+_DOCUMENT_URI = "urn:hubspot-postal-mail:pinned-spec"
+
+
+@functools.cache
+def _load() -> Mapping[str, Any]:
+    text = (
+        importlib.resources.files("hubspot_postal_mail_client").joinpath(SPEC_RESOURCE).read_text()
+    )
+    document = yaml.safe_load(text)
+    if not isinstance(document, dict):
+        raise RuntimeError(f"{SPEC_RESOURCE}: expected a mapping at the top level")
+    return document
+
+
+def pinned_spec() -> dict[str, Any]:
+    """A fresh copy of the pinned document (callers may change their copy)."""
+    return copy.deepcopy(dict(_load()))
+
+
+def upsert_operation() -> Mapping[str, Any]:
+    """The batch upsert operation object of the pin."""
+    operation: Mapping[str, Any] = _load()["paths"][UPSERT_PATH]["post"]
+    return operation
+
+
+def required_scopes() -> frozenset[str]:
+    """OAuth scopes the pin requires for the upsert (any one security requirement's set)."""
+    scopes: set[str] = set()
+    for requirement in upsert_operation().get("security") or []:
+        for names in requirement.values():
+            scopes.update(names)
+    return frozenset(scopes)
+
+
+@functools.cache
+def _registry() -> Registry[Any]:
+    resource: Resource[Any] = DRAFT4.create_resource(dict(_load()))
+    registry: Registry[Any] = Registry().with_resource(_DOCUMENT_URI, resource)
+    return registry
+
+
+def validator(pointer: str, *, check_formats: bool = False) -> Validator:
+    """A JSON Schema validator for the schema at ``pointer`` (e.g. ``#/components/schemas/X``).
+
+    OpenAPI 3.0 schema objects are a JSON Schema draft-4/5 dialect, so draft 4 rules apply;
+    ``$ref``s resolve within the pinned document.
+    """
+    if not pointer.startswith("#/"):
+        raise ValueError(f"expected a local JSON pointer like '#/components/...', got {pointer!r}")
+    schema = {"$ref": _DOCUMENT_URI + pointer}
+    # Every known format (uuid, date-time), not only draft 4's short list.
+    format_checker = FormatChecker() if check_formats else None
+    return Draft4Validator(schema, registry=_registry(), format_checker=format_checker)
+
+
+def request_validator() -> Validator:
+    """Validator for the upsert's request body, as the pin declares it."""
+    ref = upsert_operation()["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    return validator(str(ref))
+
+
+def response_validator(status_code: int, *, check_formats: bool = True) -> Validator:
+    """Validator for a response body with this status, per the pin's responses (or ``default``)."""
+    responses: Mapping[str, Any] = upsert_operation()["responses"]
+    response = responses.get(str(status_code)) or responses["default"]
+    if "$ref" in response:
+        name = str(response["$ref"]).rsplit("/", 1)[-1]
+        response = _load()["components"]["responses"][name]
+    (media,) = response["content"].values()
+    return validator(str(media["schema"]["$ref"]), check_formats=check_formats)
