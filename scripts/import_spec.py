@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from jsonschema.exceptions import ValidationError
 from openapi_spec_validator import validate
-from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+from openapi_spec_validator.exceptions import OpenAPISpecValidatorError
 
 from scripts.spec_io import Document, SpecError, dump_yaml, load_document
 
@@ -66,12 +67,11 @@ def import_document(upstream: Document, *, prose_from: Document | None = None) -
     """Return the normalised contract of the batch-upsert operation in ``upstream``."""
     _check_refs(upstream)
     _validate(upstream)
-    path, operation = _find_operation(upstream)
-    refs = _referenced(upstream, operation)
+    path, item = _find_operation(upstream)
+    operation = item[METHOD]
     components: dict[str, Any] = {}
-    for ref in sorted(refs):
-        section, name = ref.split("/")[2:4]
-        components.setdefault(section, {})[name] = _resolve(upstream, ref)
+    for section, name in sorted(_referenced(upstream, item)):
+        components.setdefault(section, {})[name] = upstream["components"][section][name]
     schemes = _security_schemes(upstream, operation)
     if schemes:
         components["securitySchemes"] = schemes
@@ -81,7 +81,7 @@ def import_document(upstream: Document, *, prose_from: Document | None = None) -
         "info": {**_DEFAULT_INFO, "version": str(upstream.get("info", {}).get("version", ""))},
         "servers": [{"url": s["url"]} for s in upstream.get("servers", []) if "url" in s],
         "tags": [{"name": t["name"]} for t in tags],
-        "paths": {path: {METHOD: operation}},
+        "paths": {path: item},
         "components": components,
     }
     if "security" in upstream:
@@ -99,12 +99,20 @@ def import_document(upstream: Document, *, prose_from: Document | None = None) -
 
 
 def _find_operation(doc: Document) -> tuple[str, dict[str, Any]]:
+    """The batch-upsert path and its path item, keeping only the POST operation."""
     paths: dict[str, Any] = doc.get("paths") or {}
     found = [p for p, op in paths.items() if p.endswith("/" + OPERATION_SUFFIX) and METHOD in op]
     if len(found) > 1:
         raise SpecError(f"several batch-upsert paths, cannot choose: {', '.join(sorted(found))}")
     if found:
-        return found[0], paths[found[0]][METHOD]
+        path = found[0]
+        if "{" in path:
+            raise SpecError(
+                f"the batch-upsert path {path!r} is a template: the pin needs a concrete path"
+            )
+        # Path-level parameters belong to the contract; the other methods do not.
+        item = {k: v for k, v in paths[path].items() if k in ("parameters", METHOD)}
+        return path, item
     templated = [
         p
         for p, item in paths.items()
@@ -136,9 +144,12 @@ def _resolve(doc: Document, ref: str) -> Any:
     node: Any = doc
     for part in ref[2:].split("/"):
         part = part.replace("~1", "/").replace("~0", "~")
-        if not isinstance(node, dict) or part not in node:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
             raise KeyError(ref)
-        node = node[part]
     return node
 
 
@@ -151,40 +162,54 @@ def _check_refs(doc: Document) -> None:
 
 
 def _validate(doc: Document) -> None:
+    """Validate with openapi-spec-validator, turning its findings into one line."""
+    version = str(doc.get("openapi", ""))
+    if not version.startswith("3."):
+        found = f"'openapi: {version}'" if version else "no 'openapi' field"
+        raise SpecError(f"invalid OpenAPI document: expected OpenAPI 3.x, found {found}")
     try:
         validate(doc)
-    except OpenAPIValidationError as exc:
-        where = "/".join(str(p) for p in getattr(exc, "absolute_path", [])) or "document"
-        raise SpecError(f"invalid OpenAPI document at {where}: {exc.message}") from None
+    except (ValidationError, OpenAPISpecValidatorError) as exc:
+        parts = getattr(exc, "absolute_path", None) or []
+        where = "#/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+        message = str(getattr(exc, "message", "") or exc or type(exc).__name__)
+        raise SpecError(f"invalid OpenAPI document at {where}: {message.splitlines()[0]}") from None
 
 
-def _referenced(doc: Document, operation: dict[str, Any]) -> set[str]:
-    seen: set[str] = set()
-    todo = [ref for ref, _ in _walk_refs(operation)]
+def _referenced(doc: Document, start: Any) -> set[tuple[str, str]]:
+    """Every (section, name) component reachable from ``start``, following $refs."""
+    seen: set[tuple[str, str]] = set()
+    todo = [ref for ref, _ in _walk_refs(start)]
     while todo:
         ref = todo.pop()
-        if ref in seen:
+        parts = ref[2:].split("/") if ref.startswith("#/") else []
+        if len(parts) < 3 or parts[0] != "components":
+            raise SpecError(f"cannot carry $ref {ref!r}: only #/components/... targets are kept")
+        key = (parts[1], parts[2].replace("~1", "/").replace("~0", "~"))
+        if key in seen:
             continue
-        seen.add(ref)
-        todo.extend(r for r, _ in _walk_refs(_resolve(doc, ref)))
+        seen.add(key)
+        todo.extend(r for r, _ in _walk_refs(doc["components"][key[0]][key[1]]))
     return seen
 
 
 def _security_schemes(doc: Document, operation: dict[str, Any]) -> dict[str, Any]:
-    requirements = operation.get("security", doc.get("security", []))
+    requirements: list[dict[str, list[str]]] = (
+        operation["security"] if "security" in operation else doc.get("security", [])
+    )
     declared = doc.get("components", {}).get("securitySchemes", {})
     used: dict[str, set[str]] = {}
     for requirement in requirements:
         for name, scopes in requirement.items():
             used.setdefault(name, set()).update(scopes)
     schemes: dict[str, Any] = {}
-    for name, scopes in used.items():
+    for name, wanted in used.items():
         if name not in declared:
             raise SpecError(f"security requirement names undeclared scheme {name!r}")
         scheme = dict(declared[name])
         if "flows" in scheme:
             scheme["flows"] = {
-                flow: {**spec, "scopes": {s: "" for s in sorted(scopes)}}
+                flow: {**spec, "scopes": {s: "" for s in sorted(wanted)}}
                 for flow, spec in scheme["flows"].items()
             }
         schemes[name] = scheme
@@ -223,14 +248,26 @@ def _canonical(node: Any, key: str | None = None) -> Any:
     return node
 
 
-def _carry_prose(old: Any, new: Any) -> None:
-    """Keep our own descriptions where the same place exists in both documents."""
+def _carry_prose(old: Any, new: Any, *, top: bool = True) -> None:
+    """Keep our own descriptions where the same place exists in both documents.
+
+    The single pinned operation keeps its prose when upstream moves it to another path.
+    """
+    if top and isinstance(old, dict) and isinstance(new, dict):
+        old_paths, new_paths = old.get("paths"), new.get("paths")
+        if (
+            isinstance(old_paths, dict)
+            and isinstance(new_paths, dict)
+            and len(old_paths) == len(new_paths) == 1
+            and old_paths.keys() != new_paths.keys()
+        ):
+            old = {**old, "paths": dict(zip(new_paths, old_paths.values(), strict=True))}
     if isinstance(old, dict) and isinstance(new, dict):
         for key, value in old.items():
             if key in ("description", "summary", "title") and isinstance(value, str):
                 new[key] = value
             elif key in new:
-                _carry_prose(value, new[key])
+                _carry_prose(value, new[key], top=False)
         items = sorted(new.items())
         new.clear()
         new.update(items)
@@ -247,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         text = dump_yaml(import_document(load_document(args.upstream), prose_from=prose))
     except SpecError as exc:
         print(f"import_spec: {exc}", file=sys.stderr)
+        return 1
+    except RecursionError:
+        print("import_spec: the document nests too deeply (or refers to itself)", file=sys.stderr)
         return 1
     if args.output:
         args.output.write_text(text, encoding="utf-8")

@@ -35,7 +35,9 @@ def apply_overlay(document: Document, overlay: Document, *, name: str = "overlay
             for match in reversed(matches):
                 parent = match.parent.obj if match.parent else None
                 key = match.parts[-1]
-                if isinstance(parent, dict | list):
+                if isinstance(parent, list):
+                    del parent[int(key)]
+                elif isinstance(parent, dict):
                     del parent[key]
         elif "update" in action:
             for match in matches:

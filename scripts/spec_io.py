@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import urllib.parse
 import urllib.request
@@ -19,32 +20,58 @@ class SpecError(Exception):
 
 def load_document(source: str | Path) -> Document:
     """Load JSON or YAML from a file path or an http(s) URL."""
-    text = _read_text(str(source))
+    return parse_document(read_source(source), source)
+
+
+def parse_document(data: bytes, source: str | Path) -> Document:
+    """Parse the bytes of a JSON or YAML document read from ``source``."""
     try:
-        data = yaml.safe_load(text)  # YAML is a superset of JSON
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(f"{source}: not UTF-8 text") from None
+    try:
+        parsed = yaml.safe_load(text)  # YAML is a superset of JSON
     except yaml.YAMLError as exc:
-        raise SpecError(f"{source}: not valid JSON or YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise SpecError(f"{source}: top level is {type(data).__name__}, expected an object")
-    return data
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SpecError(f"{source}: not valid JSON or YAML ({reason})") from None
+    if not isinstance(parsed, dict):
+        raise SpecError(f"{source}: top level is {type(parsed).__name__}, expected an object")
+    return parsed
 
 
-def _read_text(source: str) -> str:
-    scheme = urllib.parse.urlsplit(source).scheme
-    if scheme in ("http", "https"):
+def read_source(source: str | Path) -> bytes:
+    """The raw bytes of a file path or URL; plain http only to this machine (loopback)."""
+    text = str(source)
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme in ("http", "https"):
+        if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+            raise SpecError(f"{source}: plain http is only allowed to loopback; use https")
         try:
-            with urllib.request.urlopen(source, timeout=30) as response:  # noqa: S310
+            with urllib.request.urlopen(text, timeout=30) as response:  # noqa: S310
                 body: bytes = response.read()
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise SpecError(f"{source}: could not download ({exc})") from None
-        return body.decode("utf-8")
-    if scheme not in ("", "file"):
-        raise SpecError(f"{source}: unsupported URL scheme {scheme!r}")
-    path = Path(urllib.parse.urlsplit(source).path if scheme == "file" else source)
+        return body
+    if parts.scheme not in ("", "file") and not _is_windows_drive(parts.scheme):
+        raise SpecError(f"{source}: unsupported URL scheme {parts.scheme!r}")
+    path = Path(urllib.parse.unquote(parts.path) if parts.scheme == "file" else text)
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_bytes()
     except OSError as exc:
         raise SpecError(f"{source}: cannot read ({exc.strerror})") from None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_windows_drive(scheme: str) -> bool:
+    return len(scheme) == 1 and scheme.isalpha()
 
 
 def dump_yaml(document: Document) -> str:
