@@ -8,7 +8,7 @@ import ipaddress
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import uvicorn
@@ -104,10 +104,20 @@ def serve_in_thread(
             raise RuntimeError("the fake HubSpot server did not stop")
 
 
-def serve_forever(app: FakeHubSpot, *, host: str, port: int, log_level: str = "info") -> None:
-    """Run in the foreground until interrupted (Ctrl+C or SIGTERM)."""
+def serve_forever(
+    app: FakeHubSpot,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    announce: Callable[[RunningFake], None] | None = None,
+) -> None:
+    """Run in the foreground until interrupted (Ctrl+C or SIGTERM); ``announce`` once bound."""
     sock = _bind(host, port)
     try:
+        if announce is not None:
+            bound_host, bound_port = sock.getsockname()[:2]
+            announce(RunningFake(app=app, host=bound_host, port=bound_port))
         uvicorn.Server(_uvicorn_config(app, log_level)).run(sockets=[sock])
     finally:
         sock.close()
