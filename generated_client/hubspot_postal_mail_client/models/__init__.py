@@ -24,7 +24,7 @@ from .batch_response_simple_public_upsert_object_with_errors_status import (
 from .error import Error
 from .error_context import ErrorContext
 from .error_detail import ErrorDetail
-from .error_detail_context import ErrorDetailContext
+from .error_detail_context_type_0 import ErrorDetailContextType0
 from .error_links import ErrorLinks
 from .public_object_warning import PublicObjectWarning
 from .public_object_warning_context import PublicObjectWarningContext
@@ -54,7 +54,7 @@ __all__ = (
     "Error",
     "ErrorContext",
     "ErrorDetail",
-    "ErrorDetailContext",
+    "ErrorDetailContextType0",
     "ErrorLinks",
     "PublicObjectWarning",
     "PublicObjectWarningContext",

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -9,7 +9,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.error_detail_context import ErrorDetailContext
+    from ..models.error_detail_context_type_0 import ErrorDetailContextType0
 
 
 T = TypeVar("T", bound="ErrorDetail")
@@ -23,26 +23,31 @@ class ErrorDetail:
     """ What went wrong, for people. """
     code: str | Unset = UNSET
     """ A machine-readable code, such as PROPERTY_DOESNT_EXIST. """
-    context: ErrorDetailContext | Unset = UNSET
-    """ Names mapped to lists of values. """
     in_: str | Unset = UNSET
     """ The field the detail is about. """
     sub_category: str | Unset = UNSET
     """ A narrower class. """
+    context: ErrorDetailContextType0 | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.error_detail_context_type_0 import ErrorDetailContextType0  # noqa: PLC0415
+
         message = self.message
 
         code = self.code
 
-        context: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.context, Unset):
-            context = self.context.to_dict()
-
         in_ = self.in_
 
         sub_category = self.sub_category
+
+        context: dict[str, Any] | str | Unset
+        if isinstance(self.context, Unset):
+            context = UNSET
+        elif isinstance(self.context, ErrorDetailContextType0):
+            context = self.context.to_dict()
+        else:
+            context = self.context
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -53,41 +58,49 @@ class ErrorDetail:
         )
         if code is not UNSET:
             field_dict["code"] = code
-        if context is not UNSET:
-            field_dict["context"] = context
         if in_ is not UNSET:
             field_dict["in"] = in_
         if sub_category is not UNSET:
             field_dict["subCategory"] = sub_category
+        if context is not UNSET:
+            field_dict["context"] = context
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.error_detail_context import ErrorDetailContext  # noqa: PLC0415
+        from ..models.error_detail_context_type_0 import ErrorDetailContextType0  # noqa: PLC0415
 
         d = dict(src_dict)
         message = d.pop("message")
 
         code = d.pop("code", UNSET)
 
-        _context = d.pop("context", UNSET)
-        context: ErrorDetailContext | Unset
-        if isinstance(_context, Unset):
-            context = UNSET
-        else:
-            context = ErrorDetailContext.from_dict(_context)
-
         in_ = d.pop("in", UNSET)
 
         sub_category = d.pop("subCategory", UNSET)
 
+        def _parse_context(data: object) -> ErrorDetailContextType0 | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                context_type_0 = ErrorDetailContextType0.from_dict(data)
+
+                return context_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ErrorDetailContextType0 | str | Unset, data)
+
+        context = _parse_context(d.pop("context", UNSET))
+
         error_detail = cls(
             message=message,
             code=code,
-            context=context,
             in_=in_,
             sub_category=sub_category,
+            context=context,
         )
 
         error_detail.additional_properties = d

@@ -6,13 +6,11 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="ErrorDetailContext")
+T = TypeVar("T", bound="ErrorDetailContextType0")
 
 
 @_attrs_define
-class ErrorDetailContext:
-    """Names mapped to lists of values."""
-
+class ErrorDetailContextType0:
     additional_properties: dict[str, list[str]] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -26,7 +24,7 @@ class ErrorDetailContext:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        error_detail_context = cls()
+        error_detail_context_type_0 = cls()
 
         additional_properties = {}
         for prop_name, prop_dict in d.items():
@@ -34,8 +32,8 @@ class ErrorDetailContext:
 
             additional_properties[prop_name] = additional_property
 
-        error_detail_context.additional_properties = additional_properties
-        return error_detail_context
+        error_detail_context_type_0.additional_properties = additional_properties
+        return error_detail_context_type_0
 
     @property
     def additional_keys(self) -> list[str]:

@@ -1,0 +1,13 @@
+"""Hypothesis profiles: quick by default, thorough in CI (HYPOTHESIS_PROFILE=ci, set by .ci/run)."""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+
+settings.register_profile("default", max_examples=60, deadline=None, suppress_health_check=_SLOW_OK)
+settings.register_profile(
+    "ci", max_examples=400, deadline=None, suppress_health_check=_SLOW_OK, print_blob=True
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
