@@ -5,8 +5,8 @@ is a sliding-window log: a request may start only when fewer than ``limit`` star
 ``window`` seconds. A small safety margin lengthens the window so that network jitter between
 our clock and HubSpot's does not push two window-spaced requests into one window. The budget
 only ever tightens from what HubSpot reports: a lower ``X-HubSpot-RateLimit-Max``, a
-``-Remaining`` below our own count (someone else spends the same app's budget), a 429, a
-``Retry-After``.
+``-Remaining`` below our own count (someone else spends the same app's budget, or a 429
+says the window is full), a ``Retry-After``.
 
 No library fits: pyrate-limiter's buckets have fixed rates and cannot take in the server's
 remaining count, and aiolimiter's leaky bucket lets a full burst through at each window edge,
@@ -110,7 +110,7 @@ class RequestBudget:
         """No request starts before ``until`` (a Retry-After)."""
         self._blocked_until = max(self._blocked_until, until)
 
-    def observe(self, info: RateLimitInfo, now: float, *, rate_limited: bool = False) -> None:
+    def observe(self, info: RateLimitInfo, now: float) -> None:
         """Tighten the budget from one answer's rate-limit headers (never loosen it)."""
         if (
             info.max is not None
@@ -123,8 +123,6 @@ class RequestBudget:
             self.limit, self.interval = info.max, info.interval_s
         same_window = info.interval_s is None or info.interval_s == self.interval
         remaining = info.remaining
-        if rate_limited and remaining is None:
-            remaining = 0
         if remaining is None or not same_window:
             return
         server_max = info.max if info.max is not None else self.limit
@@ -156,8 +154,8 @@ class AsyncPacer:
             while (wait := self.budget.reserve(self._clock())) > 0:
                 await self._sleep(wait)
 
-    def observe(self, info: RateLimitInfo, *, rate_limited: bool = False) -> None:
-        self.budget.observe(info, self._clock(), rate_limited=rate_limited)
+    def observe(self, info: RateLimitInfo) -> None:
+        self.budget.observe(info, self._clock())
 
     def block_for(self, seconds: float) -> None:
         self.budget.block_until(self._clock() + seconds)
@@ -188,9 +186,9 @@ class Pacer:
                     return
                 self._sleep(wait)
 
-    def observe(self, info: RateLimitInfo, *, rate_limited: bool = False) -> None:
+    def observe(self, info: RateLimitInfo) -> None:
         with self._state:
-            self.budget.observe(info, self._clock(), rate_limited=rate_limited)
+            self.budget.observe(info, self._clock())
 
     def block_for(self, seconds: float) -> None:
         with self._state:

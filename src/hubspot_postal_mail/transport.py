@@ -72,9 +72,8 @@ class _RetryRules:
         if response.status_code == 429:
             self.stats.count_rate_limited()
         if pacer is not None:
-            limited = verdict.kind is Kind.RATE_LIMITED
-            pacer.observe(rate_limit_info(response.headers), rate_limited=limited)
-            if limited and verdict.retry_after:
+            pacer.observe(rate_limit_info(response.headers))
+            if verdict.kind is Kind.RATE_LIMITED and verdict.retry_after:
                 pacer.block_for(verdict.retry_after)  # everyone waits, not just this worker
 
     def retrying_kwargs(self, verdict: _Verdict) -> dict[str, Any]:

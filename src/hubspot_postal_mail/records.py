@@ -1,0 +1,117 @@
+"""Turning whatever the caller gives into one upsert input, or a reason why not.
+
+A record is a flat mapping (its fields are the properties, the field named by ``id_property``
+gives the ``id``), a mapping already in the API's input shape (``{"id", "properties", ...}``),
+the generated ``SimplePublicObjectBatchInputUpsert``, or a :class:`SourceLine` from a reader.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hubspot_postal_mail_client.models import SimplePublicObjectBatchInputUpsert
+from hubspot_postal_mail_client.types import Unset
+
+API_KEYS = frozenset({"id", "properties", "idProperty", "objectWriteTraceId"})
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    """One line of an input file: its data, or why it could not be read."""
+
+    line: int
+    data: Mapping[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class UpsertInput:
+    """A valid record, ready to send."""
+
+    line: int
+    id: str
+    properties: dict[str, str]
+
+
+@dataclass(frozen=True)
+class InvalidRecord:
+    """A record that is reported and never sent."""
+
+    line: int
+    id: str | None
+    reason: str
+
+
+def _scalar(value: Any, what: str) -> str:
+    """HubSpot wants strings: booleans as true/false, numbers as written, null as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{what} is not a finite number")
+        return repr(value)
+    raise ValueError(f"{what} is not a scalar value (got {type(value).__name__})")
+
+
+def _id_value(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"id must be a string or an integer (got {type(value).__name__})")
+    text = str(value).strip()
+    if not text:
+        raise ValueError("id is empty")
+    return text
+
+
+def _properties(values: Mapping[Any, Any]) -> dict[str, str]:
+    props: dict[str, str] = {}
+    for name, value in values.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"property name {name!r} is not a non-empty string")
+        props[name] = _scalar(value, f"property {name!r}")
+    return props
+
+
+def is_api_shape(data: Mapping[str, Any]) -> bool:
+    """``{"id", "properties", ...}`` with nothing else: the API's own input shape."""
+    return isinstance(data.get("properties"), Mapping) and set(data) <= API_KEYS
+
+
+def normalise(raw: Any, *, id_property: str, line: int) -> UpsertInput | InvalidRecord:
+    """One upsert input from one record, or the reason it cannot be sent."""
+    if isinstance(raw, SourceLine):
+        line = raw.line
+        if raw.error is not None or raw.data is None:
+            return InvalidRecord(line, None, raw.error or "no data")
+        raw = raw.data
+    if isinstance(raw, SimplePublicObjectBatchInputUpsert):
+        raw = raw.to_dict()
+    if not isinstance(raw, Mapping):
+        return InvalidRecord(line, None, f"a record must be a mapping, got {type(raw).__name__}")
+    record_id: str | None = None
+    try:
+        if is_api_shape(raw):
+            own = raw.get("idProperty")
+            if own is not None and not isinstance(own, Unset) and own != id_property:
+                raise ValueError(f"idProperty {own!r} differs from the run's {id_property!r}")
+            if "id" not in raw:
+                raise ValueError("missing id")
+            record_id = _id_value(raw["id"])
+            props = _properties(raw["properties"])
+        else:
+            if id_property not in raw:
+                raise ValueError(f"missing id field {id_property!r}")
+            record_id = _id_value(raw[id_property])
+            props = _properties(raw)
+            props[id_property] = record_id
+    except ValueError as error:
+        return InvalidRecord(line, record_id, str(error))
+    return UpsertInput(line, record_id, props)
