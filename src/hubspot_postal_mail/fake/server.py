@@ -59,6 +59,8 @@ def _bind(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        # Listen now: connections made before uvicorn starts accepting wait in the backlog.
+        sock.listen(128)
     except OSError:
         sock.close()
         raise
@@ -119,5 +121,7 @@ def serve_forever(
             bound_host, bound_port = sock.getsockname()[:2]
             announce(RunningFake(app=app, host=bound_host, port=bound_port))
         uvicorn.Server(_uvicorn_config(app, log_level)).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn has shut down cleanly and re-raised Ctrl+C: a normal way to stop
     finally:
         sock.close()

@@ -1,0 +1,87 @@
+"""Seeded fault injection in-process: 5xx answers, latency, dropped connections."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from hubspot_postal_mail.fake import ConnectionDropped
+from hubspot_postal_mail.fake.faults import SERVER_ERROR_STATUSES
+from tests.fake.conftest import Harness, inputs
+
+
+async def test_fault_rate_one_answers_every_request_with_a_5xx_error_body(
+    make_fake: Callable[..., Harness],
+) -> None:
+    fake = make_fake(fault_rate=1.0, seed=3)
+    responses = [await fake.upsert(inputs(f"r{n}")) for n in range(20)]
+    assert {r.status_code for r in responses} <= set(SERVER_ERROR_STATUSES)
+    assert len({r.status_code for r in responses}) > 1
+    assert all(r.json()["status"] == "error" for r in responses)
+    assert all("Retry-After" not in r.headers for r in responses)
+    assert fake.app.records() == []
+
+
+async def test_faults_follow_the_seed(make_fake: Callable[..., Harness]) -> None:
+    runs = []
+    for _ in range(2):
+        fake = make_fake(fault_rate=0.5, seed=7)
+        runs.append([(await fake.upsert(inputs(f"r{n}"))).status_code for n in range(30)])
+    assert runs[0] == runs[1]
+    assert 200 in runs[0]
+    assert set(runs[0]) - {200}
+    other = make_fake(fault_rate=0.5, seed=8)
+    assert [(await other.upsert(inputs(f"r{n}"))).status_code for n in range(30)] != runs[0]
+
+
+async def test_reset_restarts_the_fault_sequence(make_fake: Callable[..., Harness]) -> None:
+    fake = make_fake(fault_rate=0.5, seed=11)
+    first = [(await fake.upsert(inputs(f"r{n}"))).status_code for n in range(10)]
+    fake.app.reset()
+    assert [(await fake.upsert(inputs(f"r{n}"))).status_code for n in range(10)] == first
+
+
+async def test_injected_errors_carry_retry_after_when_configured(
+    make_fake: Callable[..., Harness],
+) -> None:
+    response = await make_fake(fault_rate=1.0, retry_after=2).upsert(inputs("a"))
+    assert response.headers["Retry-After"] == "2"
+
+
+async def test_a_dropped_connection_raises_what_httpx_raises_for_one(
+    make_fake: Callable[..., Harness],
+) -> None:
+    fake = make_fake(drop_rate=1.0)
+    with pytest.raises(httpx.RemoteProtocolError) as raised:
+        await fake.upsert(inputs("a"))
+    assert isinstance(raised.value, ConnectionDropped)
+    assert fake.app.records() == []
+    assert [c.status for c in fake.app.calls()] == [None]
+
+
+async def test_latency_delays_each_upsert(
+    make_fake: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delays: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recording_sleep(seconds: float) -> None:
+        delays.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(asyncio, "sleep", recording_sleep)
+    fake = make_fake(latency_seconds=0.25)
+    await fake.upsert(inputs("a"))
+    await fake.client.get("/_fake/records")  # control routes are not delayed
+    assert delays == [0.25]
+
+
+async def test_the_calls_log_records_each_status(make_fake: Callable[..., Harness]) -> None:
+    fake = make_fake(rate_limit=(1, 10.0))
+    await fake.upsert(inputs("a"))
+    await fake.upsert(inputs("b"))
+    await fake.upsert(inputs("c"), headers={})
+    assert [c.status for c in fake.app.calls()] == [200, 429, 401]

@@ -1,0 +1,125 @@
+"""Request-wide refusals: the body against the pinned request schema, the 100-input limit,
+idProperty rules and duplicate ids. Each fails the whole request and writes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.fake.conftest import AUTH, PATH, Harness, inputs
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({}, ""),
+        ({"inputs": {}}, "inputs"),
+        ({"inputs": [{"properties": {}}]}, "inputs/0"),
+        ({"inputs": [{"id": "a"}]}, "inputs/0"),
+        ({"inputs": [{"id": 7, "properties": {}, "idProperty": "external_id"}]}, "inputs/0/id"),
+        (
+            {"inputs": [{"id": "a", "idProperty": "external_id", "properties": {"x": 1}}]},
+            "inputs/0/properties/x",
+        ),
+        ([], ""),
+    ],
+    ids=[
+        "no-inputs",
+        "inputs-not-a-list",
+        "no-id",
+        "no-properties",
+        "id-not-a-string",
+        "property-not-a-string",
+        "not-an-object",
+    ],
+)
+async def test_bodies_outside_the_request_schema_are_400_validation_error(
+    fake: Harness, body: Any, where: str
+) -> None:
+    response = await fake.upsert(body)
+    assert response.status_code == 400
+    error = response.json()
+    assert error["category"] == "VALIDATION_ERROR"
+    assert where in [detail["in"] for detail in error["errors"]]
+    assert fake.app.records() == []
+
+
+async def test_malformed_json_is_400_validation_error(fake: Harness) -> None:
+    response = await fake.client.post(PATH, content=b'{"inputs": [', headers=AUTH)
+    assert response.status_code == 400
+    assert response.json()["category"] == "VALIDATION_ERROR"
+
+
+async def test_exactly_100_inputs_are_accepted(fake: Harness) -> None:
+    response = await fake.upsert(inputs(*(f"r{n}" for n in range(100))))
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 100
+
+
+async def test_more_than_100_inputs_are_400_and_nothing_is_written(fake: Harness) -> None:
+    response = await fake.upsert(inputs(*(f"r{n}" for n in range(101))))
+    assert response.status_code == 400
+    assert response.json()["category"] == "VALIDATION_ERROR"
+    assert "101" in response.json()["message"]
+    assert fake.app.records() == []
+
+
+async def test_duplicate_ids_fail_the_whole_request_with_hubspots_message(fake: Harness) -> None:
+    response = await fake.upsert(inputs("a", "b", "a", "c", "b", "d"))
+    assert response.status_code == 400
+    body = response.json()
+    assert body["category"] == "VALIDATION_ERROR"
+    assert body["message"] == "Duplicate IDs found in batch input: [a, b]. IDs must be unique"
+    assert body["context"] == {"ids": ["a", "b"]}
+    assert fake.app.records() == []
+
+
+async def test_the_same_id_under_two_unique_properties_is_not_a_duplicate(
+    make_fake: Callable[..., Harness],
+) -> None:
+    fake = make_fake(unique_properties=("external_id", "letter_ref"))
+    body = inputs("a")
+    body["inputs"] += inputs("a", id_property="letter_ref")["inputs"]
+    assert (await fake.upsert(body)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("id_property", "named"),
+    [(None, "hs_object_id"), ("hs_object_id", "hs_object_id"), ("hs_timestamp", "hs_timestamp")],
+    ids=["missing", "record-id", "not-unique"],
+)
+async def test_upserting_by_anything_but_a_unique_property_is_refused(
+    fake: Harness, id_property: str | None, named: str
+) -> None:
+    body = inputs("a", "b")
+    if id_property is None:
+        del body["inputs"][1]["idProperty"]
+    else:
+        body["inputs"][1]["idProperty"] = id_property
+    response = await fake.upsert(body)
+    assert response.status_code == 400
+    error = response.json()
+    assert error["category"] == "VALIDATION_ERROR"
+    assert error["message"] == (
+        f"Unable to perform update/upsert by non-unique 0-116 property {named}"
+    )
+    assert fake.app.records() == []
+
+
+async def test_any_configured_unique_property_can_be_the_id_property(
+    make_fake: Callable[..., Harness],
+) -> None:
+    fake = make_fake(unique_properties=("letter_ref", "scan_id"))
+    assert (await fake.upsert(inputs("a", id_property="letter_ref"))).status_code == 200
+    assert (await fake.upsert(inputs("a", id_property="scan_id"))).status_code == 200
+    refused = await fake.upsert(inputs("a"))  # external_id is not unique in this account
+    assert refused.status_code == 400
+    assert fake.app.find("scan_id", "a") is not None
+
+
+async def test_an_empty_batch_is_answered_with_no_results(fake: Harness) -> None:
+    response = await fake.upsert({"inputs": []})
+    assert response.status_code == 200
+    assert response.json()["results"] == []
