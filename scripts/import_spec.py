@@ -173,7 +173,16 @@ def _validate(doc: Document) -> None:
         parts = getattr(exc, "absolute_path", None) or []
         where = "#/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
         message = str(getattr(exc, "message", "") or exc or type(exc).__name__)
-        raise SpecError(f"invalid OpenAPI document at {where}: {message.splitlines()[0]}") from None
+        raise SpecError(f"invalid OpenAPI document at {where}: {_short(message)}") from None
+
+
+def _short(message: str) -> str:
+    """The validator's first line, without the dump of the offending value it may start with."""
+    first = message.splitlines()[0] if message else "invalid"
+    cut = first.rfind(" is not ")
+    if first[:1] in "{[" and cut > 0:
+        first = "the value" + first[cut:]
+    return first if len(first) <= 200 else first[:197] + "..."
 
 
 def _referenced(doc: Document, start: Any) -> set[tuple[str, str]]:

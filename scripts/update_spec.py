@@ -1,0 +1,204 @@
+"""Update the pinned contract from HubSpot's spec in one step that lands whole or not at all.
+
+Import (keeping our prose), report the changes, refuse breaking ones unless accepted, then
+write the pin and the lock (with the upstream source and its sha256), regenerate the client,
+append the report to openapi/CHANGES.md and run the contract tests. If any of those steps
+fails or is interrupted, every file it touched goes back to its previous bytes.
+
+Usage: python -m scripts.update_spec UPSTREAM [--accept-breaking] [--commit SHA]
+(``ACCEPT_BREAKING=1`` in the environment also accepts breaking changes.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scripts import generate, paths
+from scripts.import_spec import import_document
+from scripts.spec_diff import Report, diff_documents
+from scripts.spec_io import SpecError, dump_json, dump_yaml, parse_document, read_source
+
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 3
+CHANGES_HEADER = (
+    "# Changes to the pinned contract\n\n"
+    "One entry per update of `openapi/postal_mail.yaml`, oldest first, each with the change "
+    "report that `make update-spec` printed.\n"
+)
+
+Step = Callable[[], None]
+
+
+class StepFailed(Exception):
+    """A step after the import failed; the files have been (or are being) restored."""
+
+
+def run_contract_tests() -> None:
+    """The contract suite against the freshly written pin and client, in a fresh interpreter."""
+    command = [sys.executable, "-m", "pytest", "contract_tests", "-q", "-p", "no:cacheprovider"]
+    result = subprocess.run(command, cwd=paths.ROOT, check=False)  # noqa: S603
+    if result.returncode != 0:
+        raise StepFailed(f"contract tests failed (pytest exit status {result.returncode})")
+
+
+def regenerate() -> None:
+    generate.generate()
+
+
+def upstream_record(source: str, data: bytes, commit: str | None) -> dict[str, Any]:
+    """What the lock says about the upstream revision the pin matches."""
+    parts = urllib.parse.urlsplit(source)
+    name = source if parts.scheme in ("http", "https") else Path(parts.path or source).name
+    record: dict[str, Any] = {"source": name, "sha256": hashlib.sha256(data).hexdigest()}
+    if commit:
+        record["commit"] = commit
+    return record
+
+
+class Snapshot:
+    """The bytes of files and folders before an update, to put back on failure."""
+
+    def __init__(self, files: list[Path], folders: list[Path], scratch: Path) -> None:
+        self.files = {f: f.read_bytes() if f.exists() else None for f in files}
+        self.folders: dict[Path, Path | None] = {}
+        for index, folder in enumerate(folders):
+            copy = scratch / str(index)
+            if folder.exists():
+                shutil.copytree(folder, copy, symlinks=True)
+            self.folders[folder] = copy if folder.exists() else None
+
+    def restore(self) -> None:
+        for file, data in self.files.items():
+            if data is None:
+                file.unlink(missing_ok=True)
+            elif not file.exists() or file.read_bytes() != data:
+                file.write_bytes(data)
+        for folder, copy in self.folders.items():
+            if folder.exists():
+                shutil.rmtree(folder)
+            if copy is not None:
+                shutil.copytree(copy, folder, symlinks=True)
+
+
+def changes_entry(report: Report, record: dict[str, Any], *, accepted: bool) -> str:
+    today = datetime.now(UTC).date().isoformat()
+    facts = [f"`{record['source']}`", f"sha256 `{record['sha256']}`"]
+    if "commit" in record:
+        facts.append(f"commit `{record['commit']}`")
+    lines = [f"## {today}: {record['source']}", "", "Upstream: " + ", ".join(facts) + "."]
+    if report.breaking and accepted:
+        lines.append("Breaking changes accepted (`ACCEPT_BREAKING=1`).")
+    return "\n".join([*lines, "", report.to_markdown(heading="###")])
+
+
+def update(
+    upstream: str,
+    *,
+    accept_breaking: bool = False,
+    commit: str | None = None,
+    regenerate_step: Step | None = None,
+    contract_tests_step: Step | None = None,
+) -> int:
+    """Run the whole update; return the exit status. Files change only if every step passes.
+
+    The steps default to the real generator and contract suite; tests swap them to fail.
+    """
+    data = read_source(upstream)
+    current = parse_document(paths.PIN.read_bytes(), paths.PIN)
+    try:
+        pinned = import_document(parse_document(data, upstream), prose_from=current)
+    except SpecError as exc:
+        raise SpecError(f"{upstream}: {exc}") from None
+    text = dump_yaml(pinned)
+    record = upstream_record(upstream, data, commit)
+    pin_name = str(paths.PIN.relative_to(paths.ROOT))
+    report = Report(pin_name, record["source"], diff_documents(import_document(current), pinned))
+    print(report.to_markdown())
+    if report.breaking and not accept_breaking:
+        _complain(
+            f"update-spec: refused: {len(report.breaking)} breaking change(s). Review them, "
+            "then rerun with ACCEPT_BREAKING=1 to accept. Nothing was changed."
+        )
+        return EXIT_REFUSED
+    if text == paths.PIN.read_text(encoding="utf-8") and record == generate.read_lock().get(
+        "upstream"
+    ):
+        print("update-spec: the pin already matches this upstream revision; nothing to do.")
+        return EXIT_OK
+    entry = changes_entry(report, record, accepted=accept_breaking)
+    with tempfile.TemporaryDirectory() as scratch:
+        snapshot = Snapshot(
+            [paths.PIN, paths.LOCK, paths.CHANGES], [paths.GENERATED], Path(scratch)
+        )
+        step = "writing the pin"
+        try:
+            paths.PIN.write_text(text, encoding="utf-8")
+            step = "regenerating the client"
+            (regenerate_step or regenerate)()
+            step = "writing the lock"
+            lock = generate.lock_document(upstream=record)
+            paths.LOCK.write_text(dump_json(lock), encoding="utf-8")
+            step = "appending to CHANGES.md"
+            _append_changes(entry)
+            step = "running the contract tests"
+            (contract_tests_step or run_contract_tests)()
+        except BaseException as exc:
+            snapshot.restore()
+            _complain(f"update-spec: {step} failed ({_brief(exc)}); every file was restored.")
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            return EXIT_FAILED
+    print(f"update-spec: {pin_name} now matches {record['source']}; review and commit.")
+    return EXIT_OK
+
+
+def _append_changes(entry: str) -> None:
+    existing = (
+        paths.CHANGES.read_text(encoding="utf-8") if paths.CHANGES.exists() else CHANGES_HEADER
+    )
+    paths.CHANGES.write_text(existing.rstrip("\n") + "\n\n" + entry, encoding="utf-8")
+
+
+def _complain(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _brief(exc: BaseException) -> str:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first if isinstance(exc, SpecError | StepFailed) else f"{type(exc).__name__}: {first}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("upstream", help="HubSpot's published spec: a file path or a URL")
+    parser.add_argument(
+        "--accept-breaking",
+        action="store_true",
+        default=os.environ.get("ACCEPT_BREAKING") == "1",
+        help="apply breaking changes too (or set ACCEPT_BREAKING=1)",
+    )
+    parser.add_argument("--commit", help="upstream commit of this revision, recorded in the lock")
+    args = parser.parse_args(argv)
+    try:
+        return update(args.upstream, accept_breaking=args.accept_breaking, commit=args.commit)
+    except SpecError as exc:
+        print(f"update-spec: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except RecursionError:
+        print("update-spec: the document nests too deeply (or refers to itself)", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

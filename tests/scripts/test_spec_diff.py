@@ -1,0 +1,319 @@
+"""The change report: every class of change, classified for this client's users."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts import spec_diff
+from scripts.import_spec import import_document
+from scripts.spec_diff import BREAKING, SAFE, Change, Report, diff_documents
+from scripts.spec_io import dump_yaml
+from tests.scripts import upstream
+from tests.scripts.upstream import DATED_PATH, V3_PATH, operation, schema
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def _diff(mutate: Mutation, *, path: str = V3_PATH) -> list[Change]:
+    old = upstream.document()
+    new = upstream.document(path)
+    mutate(new)
+    return diff_documents(import_document(old), import_document(new))
+
+
+def _only(changes: list[Change]) -> Change:
+    assert len(changes) == 1, [f"{c.where}: {c.what}" for c in changes]
+    return changes[0]
+
+
+def test_identical_documents_have_no_changes() -> None:
+    assert _diff(lambda doc: None) == []
+
+
+def test_reordering_and_prose_are_no_change() -> None:
+    def reorder(doc: dict[str, Any]) -> None:
+        out = schema(doc, "BatchOut")
+        out["properties"]["status"]["enum"].reverse()
+        out["required"].reverse()
+        out["properties"] = dict(reversed(out["properties"].items()))
+        out["description"] = "other words"
+        op = operation(doc)
+        op["security"].reverse()
+        op["responses"] = dict(reversed(op["responses"].items()))
+        op["summary"] = "different summary"
+
+    assert _diff(reorder) == []
+
+
+# --- response direction: the client reads these -----------------------------------------------
+
+
+def test_new_optional_response_property_is_safe() -> None:
+    def add(doc: dict[str, Any]) -> None:
+        schema(doc, "Record")["properties"]["archived"] = {"type": "boolean"}
+
+    change = _only(_diff(add))
+    assert (change.kind, change.severity) == ("property-added", SAFE)
+    assert change.where == "200 response schema BatchOut.results[] → Record"
+    assert "archived" in change.what
+
+
+def test_response_property_removed_is_breaking_and_found_through_refs() -> None:
+    def drop(doc: dict[str, Any]) -> None:
+        del schema(doc, "BatchOutWithErrors")["properties"]["numErrors"]
+
+    change = _only(_diff(drop))
+    assert (change.kind, change.severity) == ("property-removed", BREAKING)
+    assert change.where == "207 response schema BatchOutWithErrors"
+    assert change.what == "property `numErrors` removed"
+
+
+def test_change_in_a_shared_schema_is_reported_once_with_every_route() -> None:
+    def drop(doc: dict[str, Any]) -> None:
+        del schema(doc, "Record")["properties"]["url"]
+
+    change = _only(_diff(drop))
+    assert change.severity == BREAKING
+    assert change.where == "200 response schema BatchOut.results[] → Record"
+    assert change.also == ["207 response schema BatchOutWithErrors.results[] → Record"]
+
+
+def test_new_enum_value_in_a_response_is_safe_but_listed() -> None:
+    def add(doc: dict[str, Any]) -> None:
+        for name in ("BatchOut", "BatchOutWithErrors"):
+            schema(doc, name)["properties"]["status"]["enum"].append("ON_HOLD")
+
+    changes = _diff(add)
+    assert {(c.kind, c.severity, c.new) for c in changes} == {("enum-value-added", SAFE, "ON_HOLD")}
+    assert {c.where for c in changes} == {
+        "200 response schema BatchOut.status",
+        "207 response schema BatchOutWithErrors.status",
+    }
+    assert "is_known" in changes[0].reason
+
+
+def test_enum_value_removed_is_breaking() -> None:
+    def drop(doc: dict[str, Any]) -> None:
+        schema(doc, "BatchOut")["properties"]["status"]["enum"].remove("CANCELED")
+
+    change = _only(_diff(drop))
+    assert (change.kind, change.severity, change.old) == (
+        "enum-value-removed",
+        BREAKING,
+        "CANCELED",
+    )
+
+
+def test_response_property_no_longer_required_is_breaking() -> None:
+    def loosen(doc: dict[str, Any]) -> None:
+        schema(doc, "Record")["required"].remove("createdAt")
+
+    changes = _diff(loosen)
+    assert {(c.kind, c.severity) for c in changes} == {("property-optional", BREAKING)}
+
+
+def test_response_property_now_required_is_safe() -> None:
+    def tighten(doc: dict[str, Any]) -> None:
+        schema(doc, "Record")["required"].append("url")
+
+    changes = _diff(tighten)
+    assert {(c.kind, c.severity) for c in changes} == {("property-required", SAFE)}
+
+
+def test_type_and_format_changes_are_breaking() -> None:
+    def retype(doc: dict[str, Any]) -> None:
+        schema(doc, "Record")["properties"]["new"] = {"type": "string"}
+        del schema(doc, "BatchOut")["properties"]["completedAt"]["format"]
+
+    changes = {c.kind: c for c in _diff(retype)}
+    assert changes["type-changed"].severity == BREAKING
+    assert changes["type-changed"].what == "type changed from boolean to string"
+    assert changes["type-changed"].where == "200 response schema BatchOut.results[] → Record.new"
+    assert changes["format-changed"].severity == BREAKING
+    assert changes["format-changed"].where == "200 response schema BatchOut.completedAt"
+
+
+def test_response_code_added_is_safe_and_removed_is_breaking() -> None:
+    def move(doc: dict[str, Any]) -> None:
+        responses = operation(doc)["responses"]
+        del responses["207"]
+        responses["202"] = {"description": "later", "content": upstream._json_body("BatchOut")}
+
+    changes = {c.kind: c for c in _diff(move)}
+    assert set(changes) == {"response-added", "response-removed"}
+    assert (changes["response-added"].where, changes["response-added"].severity) == (
+        "202 response",
+        SAFE,
+    )
+    assert (changes["response-removed"].where, changes["response-removed"].severity) == (
+        "207 response",
+        BREAKING,
+    )
+
+
+# --- request direction: the client sends these ------------------------------------------------
+
+
+def test_new_required_request_field_is_breaking() -> None:
+    def add(doc: dict[str, Any]) -> None:
+        schema(doc, "Input")["properties"]["objectWriteTraceId"] = {"type": "string"}
+        schema(doc, "Input")["required"].append("objectWriteTraceId")
+
+    change = _only(_diff(add))
+    assert (change.kind, change.severity) == ("property-added", BREAKING)
+    assert change.where == "request body schema BatchIn.inputs[] → Input"
+    assert change.what == "property `objectWriteTraceId` added (required)"
+
+
+def test_new_optional_request_field_is_safe() -> None:
+    def add(doc: dict[str, Any]) -> None:
+        schema(doc, "Input")["properties"]["objectWriteTraceId"] = {"type": "string"}
+
+    assert (_only(_diff(add)).severity) == SAFE
+
+
+def test_request_field_becoming_required_is_breaking() -> None:
+    def tighten(doc: dict[str, Any]) -> None:
+        schema(doc, "Input")["required"].append("idProperty")
+
+    change = _only(_diff(tighten))
+    assert (change.kind, change.severity) == ("property-required", BREAKING)
+
+
+def test_request_enum_value_added_is_safe_and_restriction_is_breaking() -> None:
+    def restrict(doc: dict[str, Any]) -> None:
+        schema(doc, "Input")["properties"]["idProperty"]["enum"] = ["email", "hs_object_id"]
+
+    change = _only(_diff(restrict))
+    assert (change.kind, change.severity) == ("enum-added", BREAKING)
+
+
+def test_request_constraint_tightened_is_breaking_and_loosened_is_safe() -> None:
+    old = upstream.document()
+    schema(old, "BatchIn")["properties"]["inputs"]["maxItems"] = 100
+    tighter, looser = upstream.document(), upstream.document()
+    schema(tighter, "BatchIn")["properties"]["inputs"]["maxItems"] = 50
+    schema(looser, "BatchIn")["properties"]["inputs"]["maxItems"] = 200
+    base = import_document(old)
+    assert _only(diff_documents(base, import_document(tighter))).severity == BREAKING
+    assert _only(diff_documents(base, import_document(looser))).severity == SAFE
+
+
+# --- operation and security -------------------------------------------------------------------
+
+
+def test_version_segment_path_change_is_breaking_and_the_only_change() -> None:
+    change = _only(_diff(lambda doc: None, path=DATED_PATH))
+    assert (change.kind, change.severity) == ("path-changed", BREAKING)
+    assert (change.old, change.new) == (V3_PATH, DATED_PATH)
+    assert "operationId" in change.what
+
+
+def test_operation_id_change_on_its_own_is_safe() -> None:
+    def rename(doc: dict[str, Any]) -> None:
+        operation(doc)["operationId"] = "post-/crm/v3/objects/postal_mail/batch/upsert"
+
+    change = _only(_diff(rename))
+    assert (change.kind, change.severity) == ("operation-id-changed", SAFE)
+
+
+def test_security_scope_added_is_breaking() -> None:
+    def scope(doc: dict[str, Any]) -> None:
+        operation(doc)["security"][0]["oauth2"].append("crm.other.read")
+
+    change = _only(_diff(scope))
+    assert (change.kind, change.severity, change.new) == (
+        "security-scope-added",
+        BREAKING,
+        "crm.other.read",
+    )
+
+
+def test_security_scope_removed_is_safe() -> None:
+    def scope(doc: dict[str, Any]) -> None:
+        operation(doc)["security"][0]["oauth2"] = []
+
+    assert _only(_diff(scope)).severity == SAFE
+
+
+def test_dropping_an_alternative_this_client_never_uses_is_safe() -> None:
+    def drop(doc: dict[str, Any]) -> None:
+        operation(doc)["security"] = [{"oauth2": [upstream.SCOPE]}]
+
+    change = _only(_diff(drop))
+    assert (change.kind, change.severity) == ("security-requirement-removed", SAFE)
+    assert "private_apps" in change.where
+
+
+def test_dropping_the_bearer_alternative_is_breaking() -> None:
+    def drop(doc: dict[str, Any]) -> None:
+        operation(doc)["security"] = [{"private_apps": [upstream.SCOPE]}]
+
+    change = _only(_diff(drop))
+    assert (change.kind, change.severity) == ("security-requirement-removed", BREAKING)
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def _write(folder: Path, name: str, doc: dict[str, Any]) -> Path:
+    target = folder / name
+    target.write_text(json.dumps(doc), encoding="utf-8")
+    return target
+
+
+def test_markdown_groups_breaking_before_safe() -> None:
+    def mix(doc: dict[str, Any]) -> None:
+        schema(doc, "Record")["properties"]["archived"] = {"type": "boolean"}
+        del schema(doc, "BatchOut")["properties"]["completedAt"]
+
+    text = Report("old.json", "new.json", _diff(mix)).to_markdown()
+    assert text.startswith("## Spec changes: `old.json` → `new.json`\n\n1 breaking, 1 safe.")
+    assert text.index("### Breaking") < text.index("completedAt") < text.index("### Safe")
+    assert text.index("### Safe") < text.index("archived")
+    assert Report("a", "b", []).to_markdown().endswith("No contract changes.\n")
+
+
+def test_cli_json_from_a_file_and_a_url(
+    tmp_path: Path, served: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, base = served
+    old = _write(tmp_path, "old.json", upstream.document())
+    new = upstream.document()
+    del schema(new, "BatchOut")["properties"]["completedAt"]
+    _write(folder, "new.json", new)
+    assert spec_diff.main([str(old), f"{base}/new.json", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["breaking"], report["safe"]) == (1, 0)
+    (change,) = report["changes"]
+    assert change["kind"] == "property-removed"
+    assert change["severity"] == "breaking"
+    assert change["where"] == "200 response schema BatchOut"
+    assert change["old"] == "completedAt"
+
+
+def test_cli_compares_our_pin_with_upstream_shape(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Either side may be our YAML pin: both are normalised the same way first."""
+    ours = tmp_path / "pin.yaml"
+    ours.write_text(dump_yaml(import_document(upstream.document())), encoding="utf-8")
+    theirs = _write(tmp_path, "upstream.json", upstream.document())
+    assert spec_diff.main([str(ours), str(theirs)]) == 0
+    assert capsys.readouterr().out.endswith("No contract changes.\n")
+
+
+def test_cli_error_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = _write(tmp_path, "old.json", upstream.document())
+    broken = upstream.document()
+    operation(broken)["requestBody"]["content"]["application/json"]["schema"] = upstream.ref("No")
+    new = _write(tmp_path, "new.json", broken)
+    assert spec_diff.main([str(old), str(new)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"spec_diff: {new}: dangling $ref")
+    assert err.count("\n") == 1

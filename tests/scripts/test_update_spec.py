@@ -1,0 +1,216 @@
+"""update-spec: the pin, lock, client and change log move together, or not at all.
+
+Each case runs against a throw-away copy of openapi/ and generated_client/ (see conftest), with
+an "upstream" that is our own pin, mutated and written out as JSON. Regeneration is real; the
+contract-test step is replaced, so that a case can make it fail on purpose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts import generate, paths, update_spec
+from scripts.spec_io import load_document
+from tests.scripts.conftest import tree_bytes
+
+NEW_PATH = "/crm/objects/2026-03/postal_mail/batch/upsert"
+
+
+def _passes() -> None:
+    """A contract-test step that finds nothing wrong."""
+
+
+def _skip_generation() -> None:
+    """Stands in for the generator where a case is about something else (it takes seconds)."""
+
+
+def _fails() -> None:
+    raise update_spec.StepFailed("contract tests failed (pytest exit status 1)")
+
+
+def _upstream(project: Path, mutate: Callable[[dict[str, Any]], None]) -> Path:
+    doc = load_document(paths.PIN)
+    mutate(doc)
+    doc["x-hubspot-fixture"] = {"dropped": True}
+    target = project.parent / "upstream.json"
+    target.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    return target
+
+
+def _schemas(doc: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = doc["components"]["schemas"]
+    return found
+
+
+def _add_optional_result_field(doc: dict[str, Any]) -> None:
+    _schemas(doc)["SimplePublicUpsertObject"]["properties"]["hsNote"] = {"type": "string"}
+
+
+def _drop_result_url(doc: dict[str, Any]) -> None:
+    del _schemas(doc)["SimplePublicUpsertObject"]["properties"]["url"]
+
+
+def _move_to_dated_path(doc: dict[str, Any]) -> None:
+    doc["paths"] = {NEW_PATH: doc["paths"].popitem()[1]}
+
+
+def _snapshot(project: Path) -> dict[str, bytes]:
+    return tree_bytes(project)
+
+
+def test_safe_update_lands_everything(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = _upstream(project, _add_optional_result_field)
+    status = update_spec.update(str(source), commit="abc123", contract_tests_step=_passes)
+    assert status == update_spec.EXIT_OK
+    out = capsys.readouterr().out
+    assert "property `hsNote` added (optional)" in out
+    pin = load_document(paths.PIN)
+    result = pin["components"]["schemas"]["SimplePublicUpsertObject"]
+    assert result["properties"]["hsNote"] == {"type": "string"}
+    assert result["description"] == "A record as stored after the upsert.", "prose kept"
+    assert "x-hubspot-fixture" not in paths.PIN.read_text("utf-8")
+    lock = json.loads(paths.LOCK.read_text("utf-8"))
+    assert lock["upstream"] == {
+        "source": "upstream.json",
+        "sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
+        "commit": "abc123",
+    }
+    models = project / "generated_client/hubspot_postal_mail_client/models"
+    assert "hs_note" in (models / "simple_public_upsert_object.py").read_text("utf-8")
+    assert generate.check() == [], "client and lock agree with the new pin"
+    changes = paths.CHANGES.read_text("utf-8")
+    assert changes.startswith(update_spec.CHANGES_HEADER)
+    assert ": upstream.json\n" in changes
+    assert "property `hsNote` added (optional)" in changes
+
+
+def test_breaking_update_is_refused_and_touches_nothing(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = _upstream(project, _drop_result_url)
+    before = _snapshot(project)
+    status = update_spec.update(str(source), contract_tests_step=_passes)
+    assert status == update_spec.EXIT_REFUSED
+    captured = capsys.readouterr()
+    assert "property `url` removed" in captured.out
+    assert "ACCEPT_BREAKING=1" in captured.err
+    assert _snapshot(project) == before
+
+
+def test_accepted_breaking_update_lands_and_says_so(project: Path) -> None:
+    source = _upstream(project, _drop_result_url)
+    status = update_spec.update(
+        str(source),
+        accept_breaking=True,
+        regenerate_step=_skip_generation,
+        contract_tests_step=_passes,
+    )
+    assert status == update_spec.EXIT_OK
+    result = load_document(paths.PIN)["components"]["schemas"]["SimplePublicUpsertObject"]
+    assert "url" not in result["properties"]
+    assert "Breaking changes accepted" in paths.CHANGES.read_text("utf-8")
+
+
+def test_move_to_the_dated_path_regenerates(project: Path) -> None:
+    """The names overlay follows the operation to its new path, so generation still works."""
+    source = _upstream(project, _move_to_dated_path)
+    status = update_spec.update(str(source), accept_breaking=True, contract_tests_step=_passes)
+    assert status == update_spec.EXIT_OK
+    module = project / "generated_client/hubspot_postal_mail_client/api/batch/batch_upsert.py"
+    assert NEW_PATH in module.read_text("utf-8")
+    assert generate.check() == []
+
+
+def test_failing_contract_tests_restore_every_file(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "openapi/CHANGES.md").write_text("# Changes\n\nearlier entry\n", encoding="utf-8")
+    source = _upstream(project, _add_optional_result_field)
+    before = _snapshot(project)
+    status = update_spec.update(str(source), contract_tests_step=_fails)
+    assert status == update_spec.EXIT_FAILED
+    assert "running the contract tests failed" in capsys.readouterr().err
+    assert _snapshot(project) == before
+
+
+def test_failing_regeneration_restores_every_file(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An overlay whose target the update removes makes generation fail loudly, mid-way."""
+    (project / "openapi/overlays/90-fixture.yaml").write_text(
+        "overlay: 1.0.0\ninfo: {title: fixture, version: '1'}\nactions:\n"
+        "  - target: $.components.schemas.SimplePublicUpsertObject.properties.url\n"
+        "    description: fixture relying on url\n    update: {maxLength: 2000}\n",
+        encoding="utf-8",
+    )
+    source = _upstream(project, _drop_result_url)
+    before = _snapshot(project)
+    assert not paths.CHANGES.exists()
+    status = update_spec.update(str(source), accept_breaking=True, contract_tests_step=_passes)
+    assert status == update_spec.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "regenerating the client failed" in err
+    assert "target matches nothing" in err
+    assert _snapshot(project) == before
+    assert not paths.CHANGES.exists(), "a file that did not exist is removed again"
+
+
+def test_interrupt_restores_every_file_and_propagates(project: Path) -> None:
+    source = _upstream(project, _add_optional_result_field)
+
+    def regenerate_then_interrupt() -> None:
+        (paths.GENERATED / "README.md").write_text("half-written", encoding="utf-8")
+        (paths.GENERATED / "stray.py").write_text("", encoding="utf-8")
+        raise KeyboardInterrupt
+
+    before = _snapshot(project)
+    with pytest.raises(KeyboardInterrupt):
+        update_spec.update(
+            str(source), regenerate_step=regenerate_then_interrupt, contract_tests_step=_passes
+        )
+    assert _snapshot(project) == before
+
+
+def test_same_revision_twice_is_a_no_op(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = _upstream(project, _add_optional_result_field)
+    first = update_spec.update(
+        str(source), regenerate_step=_skip_generation, contract_tests_step=_passes
+    )
+    assert first == update_spec.EXIT_OK
+    after_first = _snapshot(project)
+    capsys.readouterr()
+    assert update_spec.update(str(source), contract_tests_step=_fails) == update_spec.EXIT_OK
+    assert "nothing to do" in capsys.readouterr().out
+    assert _snapshot(project) == after_first
+
+
+def test_cli_honours_accept_breaking_from_the_environment(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _upstream(project, _drop_result_url)
+    monkeypatch.setattr(update_spec, "run_contract_tests", _passes)
+    monkeypatch.setattr(update_spec, "regenerate", _skip_generation)
+    monkeypatch.setenv("ACCEPT_BREAKING", "1")
+    assert update_spec.main([str(source)]) == update_spec.EXIT_OK
+
+
+def test_cli_import_error_is_one_line(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def dangle(doc: dict[str, Any]) -> None:
+        _schemas(doc)["BatchResponseSimplePublicUpsertObject"]["properties"]["results"]["items"] = {
+            "$ref": "#/components/schemas/Missing"
+        }
+
+    source = _upstream(project, dangle)
+    before = _snapshot(project)
+    assert update_spec.main([str(source)]) == update_spec.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert err.startswith("update-spec: ")
+    assert "dangling $ref" in err
+    assert err.count("\n") == 1
+    assert _snapshot(project) == before
