@@ -13,6 +13,10 @@ help:
 	@echo "make test             lint, types, drift check, contract tests and tests (what CI runs)"
 	@echo "make generate         regenerate generated_client/ from openapi/"
 	@echo "make check-generated  fail with a diff if generated_client/ or openapi/spec.lock is stale"
+	@echo "make spec-diff OLD=<file or URL> NEW=<file or URL> [FORMAT=json]"
+	@echo "                      the change report between two specs (ours or HubSpot's), breaking ones flagged"
+	@echo "make update-spec UPSTREAM=<file or URL> [ACCEPT_BREAKING=1] [UPSTREAM_COMMIT=<sha>]"
+	@echo "                      import HubSpot's spec, report, update pin + lock + client + CHANGES.md, contract tests"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -41,6 +45,16 @@ pytest: sync
 
 contract-tests: sync
 	$(RUN) pytest contract_tests $(PYTEST_ARGS)
+
+spec-diff: sync
+	$(if $(and $(OLD),$(NEW)),,$(error usage: make spec-diff OLD=<file or URL> NEW=<file or URL> [FORMAT=json]))
+	@$(RUN) python -m scripts.spec_diff "$(OLD)" "$(NEW)" --format $(or $(FORMAT),markdown)
+
+update-spec: sync
+	$(if $(UPSTREAM),,$(error usage: make update-spec UPSTREAM=<file or URL> [ACCEPT_BREAKING=1]))
+	$(RUN) python -m scripts.update_spec "$(UPSTREAM)" \
+		$(if $(filter 1,$(ACCEPT_BREAKING)),--accept-breaking) \
+		$(if $(UPSTREAM_COMMIT),--commit "$(UPSTREAM_COMMIT)")
 
 clean:
 	rm -rf $(TOOLS) .venv .mypy_cache .ruff_cache .pytest_cache .hypothesis

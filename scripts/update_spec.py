@@ -130,9 +130,8 @@ def update(
             "then rerun with ACCEPT_BREAKING=1 to accept. Nothing was changed."
         )
         return EXIT_REFUSED
-    if text == paths.PIN.read_text(encoding="utf-8") and record == generate.read_lock().get(
-        "upstream"
-    ):
+    locked = generate.read_lock().get("upstream") or {}
+    if text == paths.PIN.read_text(encoding="utf-8") and locked.get("sha256") == record["sha256"]:
         print("update-spec: the pin already matches this upstream revision; nothing to do.")
         return EXIT_OK
     entry = changes_entry(report, record, accepted=accept_breaking)
