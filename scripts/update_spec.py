@@ -48,7 +48,7 @@ def run_contract_tests() -> None:
     command = [sys.executable, "-m", "pytest", "contract_tests", "-q", "-p", "no:cacheprovider"]
     result = subprocess.run(command, cwd=paths.ROOT, check=False)  # noqa: S603
     if result.returncode != 0:
-        raise StepFailed(f"contract tests failed (pytest exit status {result.returncode})")
+        raise StepFailed(f"pytest exit status {result.returncode}")
 
 
 def regenerate() -> None:

@@ -31,7 +31,7 @@ def _skip_generation() -> None:
 
 
 def _fails() -> None:
-    raise update_spec.StepFailed("contract tests failed (pytest exit status 1)")
+    raise update_spec.StepFailed("pytest exit status 1")
 
 
 def _upstream(project: Path, mutate: Callable[[dict[str, Any]], None]) -> Path:
@@ -214,3 +214,17 @@ def test_cli_import_error_is_one_line(project: Path, capsys: pytest.CaptureFixtu
     assert "dangling $ref" in err
     assert err.count("\n") == 1
     assert _snapshot(project) == before
+
+
+def test_contract_test_step_runs_the_suite_and_reports_failure(
+    project: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The real step runs pytest on the project's contract_tests/ and fails when it fails."""
+    suite = project / "contract_tests"
+    suite.mkdir()
+    (suite / "test_one.py").write_text("def test_ok():\n    assert True\n", encoding="utf-8")
+    update_spec.run_contract_tests()
+    (suite / "test_two.py").write_text("def test_no():\n    assert False\n", encoding="utf-8")
+    with pytest.raises(update_spec.StepFailed, match="pytest exit status 1"):
+        update_spec.run_contract_tests()
+    assert "1 failed, 1 passed" in capfd.readouterr().out
