@@ -125,12 +125,11 @@ class RequestBudget:
         remaining = info.remaining
         if remaining is None or not same_window:
             return
-        server_max = info.max if info.max is not None else self.limit
-        server_used = server_max - remaining
-        local_used = self.used(now)
-        # Our own count includes requests sent after this answer was made, so any excess on the
-        # server's side is spent by someone else: count it here too, as if started now.
-        for _ in range(min(server_used, self.limit) - local_used):
+        local_left = self.limit - self.used(now)
+        # Our own count includes requests sent after this answer was made, so if HubSpot has
+        # fewer slots left than we think, someone else spends them: count the gap here too,
+        # as if started now.
+        for _ in range(local_left - remaining):
             self._starts.append(now)
 
 

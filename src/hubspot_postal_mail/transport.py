@@ -65,7 +65,8 @@ class _RetryRules:
         self, response: httpx.Response, verdict: _Verdict, pacer: AsyncPacer | Pacer | None
     ) -> None:
         """Classify one answer, count it, and tell the shared budget what HubSpot said."""
-        verdict.kind = classify_status(response.status_code, response.headers, response.content)
+        body = response.content if response.status_code >= 400 else b""  # read by _attempt
+        verdict.kind = classify_status(response.status_code, response.headers, body)
         verdict.retry_after = (
             retry_after_seconds(response.headers) if verdict.kind is not Kind.OK else None
         )

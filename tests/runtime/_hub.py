@@ -61,7 +61,9 @@ class MiniHub:
             ids = [i["id"] for i in inputs]
             dupes = sorted({i for i in ids if ids.count(i) > 1})
             if dupes:
-                return Answer(400, _error(f"Duplicate IDs found in batch input: {dupes}", ids=dupes))
+                return Answer(
+                    400, _error(f"Duplicate IDs found in batch input: {dupes}", ids=dupes)
+                )
             if len(inputs) > 100:
                 return Answer(400, _error("Too many inputs"))
             bad = [i for i in inputs if BAD_MARK in i["properties"].values()]
