@@ -46,7 +46,7 @@ class MiniHub:
     requests: int = 0
     batch_sizes: list[int] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    rng: random.Random = field(default_factory=lambda: random.Random(7))
+    rng: random.Random = field(default_factory=lambda: random.Random(7))  # noqa: S311
     _next_id: Iterator[int] = field(default_factory=lambda: itertools.count(1001))
 
     def next_fault(self) -> Answer | str | None:
@@ -161,7 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
     hub: MiniHub
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def do_POST(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import random
+import random  # seeded jitter in tests, not secrets
 from datetime import UTC, datetime
 
 import httpx
@@ -102,7 +102,7 @@ def test_rate_limit_headers_current_and_older_names() -> None:
 
 def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:
     policy = RetryPolicy(initial_wait=0.5, max_wait=4.0)
-    rng = random.Random(3)
+    rng = random.Random(3)  # noqa: S311
     for n, cap in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (9, 4.0)]:
         waits = {backoff(n, policy, rng) for _ in range(50)}
         assert all(cap / 2 <= w <= cap for w in waits)
@@ -111,7 +111,7 @@ def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:
 
 def test_retry_after_wins_over_backoff_and_a_long_one_is_not_retried() -> None:
     policy = RetryPolicy(max_retry_after=60)
-    assert wait_seconds(1, policy, random.Random(), retry_after=9.0) == 9.0
+    assert wait_seconds(1, policy, random.Random(0), retry_after=9.0)  # noqa: S311 == 9.0
     assert should_retry(Kind.RATE_LIMITED, 60.0, policy)
     assert not should_retry(Kind.RATE_LIMITED, 61.0, policy)
 
