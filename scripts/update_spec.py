@@ -29,7 +29,7 @@ from scripts.import_spec import import_document
 from scripts.spec_diff import Report, diff_documents
 from scripts.spec_io import SpecError, dump_json, dump_yaml, parse_document, read_source
 
-EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 3
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 3, 130
 CHANGES_HEADER = (
     "# Changes to the pinned contract\n\n"
     "One entry per update of `openapi/postal_mail.yaml`, oldest first, each with the change "
@@ -114,7 +114,7 @@ def update(
     The steps default to the real generator and contract suite; tests swap them to fail.
     """
     data = read_source(upstream)
-    current = parse_document(paths.PIN.read_bytes(), paths.PIN)
+    current = parse_document(read_source(paths.PIN), paths.PIN)
     try:
         pinned = import_document(parse_document(data, upstream), prose_from=current)
     except SpecError as exc:
@@ -197,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     except RecursionError:
         print("update-spec: the document nests too deeply (or refers to itself)", file=sys.stderr)
         return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
