@@ -14,6 +14,7 @@ records are alone. Finished positions go to the checkpoint before their ids are 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -44,6 +45,8 @@ from .retry_policy import STOPS_RUN, TRANSIENT, Kind, RetryPolicy, classify_exce
 from .retry_policy import classify_status as classify
 from .stats import RequestStats
 from .transport import DEFAULT_TIMEOUT, AsyncResilientTransport
+
+log = logging.getLogger("hubspot_postal_mail")  # one logger: see config.LOGGERS
 
 MAX_BATCH = 100
 DEFAULT_CONCURRENCY = 10
@@ -360,6 +363,7 @@ class _Run:
         self.report.unfinished += len(sent.unresolved)
         if sent.stop and self.stop is None:
             self.stop = sent.stop
+            log.warning("stopping early: %s", sent.stop)
         self.writer.flush()
         self.flush_checkpoint()  # before the ids are released: see checkpoint.py
         for item in batch:

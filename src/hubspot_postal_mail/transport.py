@@ -10,6 +10,7 @@ run without waiting.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,8 @@ from .retry_policy import (
     wait_seconds,
 )
 from .stats import RequestStats
+
+log = logging.getLogger("hubspot_postal_mail")  # one logger: see config.LOGGERS
 
 # HubSpot answers a batch of 100 in about a second; a minute without a byte means trouble.
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0, pool=120.0)
@@ -94,6 +97,19 @@ class _RetryRules:
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             self.stats.count_retry()
+            outcome = state.outcome
+            if outcome is not None and outcome.failed:
+                what = repr(outcome.exception())
+            else:
+                what = f"HTTP {getattr(outcome.result(), 'status_code', '?') if outcome else '?'}"
+            wait = state.next_action.sleep if state.next_action else 0.0
+            log.info(
+                "retry %d of a request after %s (%s), in %.2f s",
+                state.attempt_number,
+                what,
+                verdict.kind.value,
+                wait,
+            )
 
         return {
             "stop": tenacity.stop_after_attempt(self.policy.max_attempts),

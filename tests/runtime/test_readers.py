@@ -1,0 +1,90 @@
+"""CSV and JSONL readers: records with line numbers; a bad line is reported, not fatal."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from hubspot_postal_mail.readers import InputError, read_csv, read_jsonl, read_records
+from hubspot_postal_mail.records import InvalidRecord, SourceLine, UpsertInput, normalise
+
+
+def test_jsonl_lines_keep_their_numbers_and_bad_lines_their_reasons(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text(
+        '{"external_id": "a", "x": 1}\n\n{not json\n[1, 2]\n{"id": "b", "properties": {"x": "2"}}\n'
+    )
+    lines = list(read_records(path))
+    assert [line.line for line in lines] == [1, 3, 4, 5]
+    assert lines[0].data == {"external_id": "a", "x": 1}
+    assert lines[1].error is not None
+    assert "invalid JSON" in lines[1].error
+    assert lines[2].error is not None
+    assert "not a JSON object" in lines[2].error
+    assert normalise(lines[3], id_property="external_id", line=0) == UpsertInput(5, "b", {"x": "2"})
+
+
+def test_csv_rows_become_records_and_ragged_rows_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text(
+        '\ufeffexternal_id,hs_postal_mail_body\nA-1,"Dear Ann,\nthanks"\nA-2\nA-3,hi\n',
+        encoding="utf-8",
+    )
+    lines = list(read_records(path))
+    assert lines[0] == SourceLine(
+        3, {"external_id": "A-1", "hs_postal_mail_body": "Dear Ann,\nthanks"}
+    )
+    assert lines[1].line == 4
+    assert lines[1].error == "1 fields where the header has 2"
+    assert lines[2] == SourceLine(5, {"external_id": "A-3", "hs_postal_mail_body": "hi"})
+
+
+def test_csv_with_a_broken_header_is_unreadable() -> None:
+    with pytest.raises(InputError, match="repeated"):
+        list(read_csv(io.StringIO("a,a\n1,2\n")))
+
+
+def test_dash_means_jsonl_on_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"external_id": "s"}\n'))
+    assert [line.data for line in read_records("-")] == [{"external_id": "s"}]
+
+
+def test_a_missing_file_fails_before_the_first_record() -> None:
+    with pytest.raises(InputError, match="cannot open"):
+        read_jsonl("/nonexistent/in.jsonl")
+    with pytest.raises(InputError, match=r"\.csv or \.jsonl"):
+        read_records("data.xlsx")
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ({"x": "1"}, "missing id field"),
+        ({"external_id": ""}, "id is empty"),
+        ({"external_id": None}, "id must be"),
+        ({"external_id": True}, "id must be"),
+        ({"external_id": "a", "p": {"n": 1}}, "not a scalar"),
+        ({"external_id": "a", "p": float("nan")}, "finite"),
+        ({"id": "a", "properties": {"p": [1]}}, "not a scalar"),
+        ({"properties": {"p": "1"}}, "missing id"),
+        ({"id": "a", "idProperty": "other", "properties": {}}, "differs"),
+    ],
+)
+def test_invalid_records_say_why(data: dict[str, object], reason: str) -> None:
+    result = normalise(data, id_property="external_id", line=9)
+    assert isinstance(result, InvalidRecord)
+    assert result.line == 9
+    assert reason in result.reason
+
+
+def test_scalars_become_hubspot_strings() -> None:
+    result = normalise(
+        {"external_id": 42, "n": 1.5, "t": True, "f": False, "z": None, "s": "x"},
+        id_property="external_id",
+        line=1,
+    )
+    assert result == UpsertInput(
+        1, "42", {"external_id": "42", "n": "1.5", "t": "true", "f": "false", "z": "", "s": "x"}
+    )

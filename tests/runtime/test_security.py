@@ -1,0 +1,130 @@
+"""The token: only from the caller or the environment, never in logs, reprs, errors, reports."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from hubspot_postal_mail import RetryPolicy, upsert_all
+from hubspot_postal_mail.config import (
+    ConfigError,
+    RedactingFilter,
+    Secret,
+    resolve_base_url,
+    resolve_token,
+)
+
+from ._hub import MiniHub
+from .conftest import BASE_URL, TOKEN, UPSERT_URL
+
+
+def test_the_token_comes_from_the_caller_or_the_environment_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(ConfigError, match="HUBSPOT_ACCESS_TOKEN"):
+        resolve_token(None)
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", TOKEN)
+    assert resolve_token(None).reveal() == TOKEN
+    assert resolve_token("pat-other").reveal() == "pat-other"
+
+
+def test_a_secret_never_shows_itself() -> None:
+    secret = Secret(TOKEN)
+    for text in (repr(secret), str(secret), f"{secret}", "%s" % secret, f"{secret!r}"):  # noqa: UP031
+        assert TOKEN not in text
+
+
+def test_plain_http_only_to_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert resolve_base_url(None) == "https://api.hubapi.com"
+    monkeypatch.setenv("HUBSPOT_BASE_URL", "http://127.0.0.1:8080/")
+    assert resolve_base_url(None) == "http://127.0.0.1:8080"
+    for ok in ("http://localhost:1", "http://[::1]:2", "http://127.9.9.9", "https://eu1.example"):
+        assert resolve_base_url(ok) == ok
+    for bad in ("http://api.hubapi.com", "http://10.0.0.1", "ftp://x", "https://u:p@host"):
+        with pytest.raises(ConfigError):
+            resolve_base_url(bad)
+
+
+def test_upsert_all_refuses_plain_http_to_a_remote_host() -> None:
+    with pytest.raises(ConfigError, match="clear text"):
+        upsert_all([{"k": "1"}], id_property="k", token=TOKEN, base_url="http://example.com")
+
+
+def test_the_filter_redacts_messages_arguments_and_tracebacks() -> None:
+    log_filter = RedactingFilter([Secret(TOKEN)])
+    try:
+        raise RuntimeError(f"boom {TOKEN}")
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, "f", 1, "a %s b", (TOKEN,), sys.exc_info())
+    log_filter.filter(record)
+    assert TOKEN not in record.getMessage()
+    assert record.exc_text is not None
+    assert TOKEN not in record.exc_text
+
+
+def test_nothing_a_run_leaves_behind_shows_the_token(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    hub = MiniHub()
+    inner = hub.handler()
+    calls = 0
+
+    def hostile(request: httpx.Request) -> httpx.Response:
+        """Every way a token could come back: echoed in errors, in a 401, via exceptions."""
+        nonlocal calls
+        calls += 1
+        assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+        if calls == 1:
+            raise httpx.ConnectError(f"proxy said: bad header Bearer {TOKEN}")
+        if calls == 2:
+            return httpx.Response(502, text=f"<html>upstream got {TOKEN}</html>")
+        if calls == 3:
+            body = {"status": "error", "category": "VALIDATION_ERROR", "message": f"echo {TOKEN}"}
+            return httpx.Response(400, json=body)
+        if calls == 4:
+            body = {"status": "error", "category": "INVALID_AUTHENTICATION", "message": TOKEN}
+            return httpx.Response(401, json=body)
+        return inner(request)
+
+    report_path = tmp_path / "report.jsonl"
+    with respx.mock() as mock:
+        mock.post(UPSERT_URL).mock(side_effect=hostile)
+        report = upsert_all(
+            [{"external_id": "A"}, {"external_id": "B", "bad": [TOKEN]}, {"external_id": "C"}],
+            id_property="external_id",
+            token=TOKEN,
+            base_url=BASE_URL,
+            report=report_path,
+            checkpoint=tmp_path / "c.ckpt",
+            retry_policy=RetryPolicy(max_attempts=3, initial_wait=0, max_wait=0),
+            rate_limit="1000/1",
+            concurrency=1,
+            batch_size=1,
+        )
+        logging.getLogger("hubspot_postal_mail").error("late %s", TOKEN)  # after the run
+    print(report, report.summary(), report.failures)
+    out = capsys.readouterr()
+    surfaces = {
+        "logs": caplog.text,
+        "stdout": out.out,
+        "stderr": out.err,
+        "report file": report_path.read_text(),
+        "checkpoint": (tmp_path / "c.ckpt").read_text(),
+        "report repr": repr(report) + str(report.failures) + str(report.stopped),
+    }
+    assert report.stopped is not None  # the 401 stopped the run, and its message was kept
+    assert "<redacted>" in report.stopped
+    assert "<redacted>" in surfaces["report file"]
+    assert "retry 1 of a request after ConnectError" in caplog.text  # logged, redacted
+    for where, text in surfaces.items():
+        if where == "logs":
+            # after the run, the filter is gone: only the "late" line may carry it
+            text = text.replace(f"late {TOKEN}", "")
+        assert TOKEN not in text, f"token leaked in {where}"
