@@ -2,9 +2,10 @@
 
 Both sides (our pin or HubSpot's published JSON, a file or a URL) are first normalised by
 ``scripts.import_spec``, so prose, examples and key or list order never show up as changes.
-Each change is classified for the users of *this* client: ``breaking`` when code written
-against the old contract can stop working, ``safe`` otherwise. Schemas are followed through
-``$ref`` so a change inside a shared schema is reported where it is reached from (and, once,
+Each change is classified in ``POLICY`` for the users of *this* client: ``breaking`` when code
+written against the old contract can stop working, ``safe`` otherwise. What the client sends
+(request) and what it reads (response) are judged in opposite directions. Schemas are followed
+through ``$ref``, so a change inside a shared schema is reported where it is reached from (once,
 with every other place that reaches it).
 
 Usage: python -m scripts.spec_diff OLD NEW [--format markdown|json]
@@ -15,24 +16,25 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass, field
 from typing import Any
 
+from scripts.change_report import BREAKING, SAFE, Change, Report
 from scripts.import_spec import import_document
 from scripts.spec_io import Document, SpecError, dump_json, load_document
 
-BREAKING = "breaking"
-SAFE = "safe"
+REQUEST, RESPONSE = "request", "response"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Formats that change the Python type openapi-python-client generates for a string.
 TYPED_FORMATS = frozenset({"date-time", "date", "binary", "uuid"})
-# Constraint keywords: (keyword, which way is tighter): "up" if a larger value is tighter.
-_CONSTRAINTS = {
+# Constraint keywords, and whether a larger value is tighter ("up"), looser ("down"), or any
+# change should count as tighter ("any").
+CONSTRAINTS = {
     "minLength": "up",
     "minItems": "up",
     "minProperties": "up",
     "minimum": "up",
+    "uniqueItems": "up",
     "maxLength": "down",
     "maxItems": "down",
     "maxProperties": "down",
@@ -41,72 +43,103 @@ _CONSTRAINTS = {
     "multipleOf": "any",
     "exclusiveMinimum": "any",
     "exclusiveMaximum": "any",
-    "uniqueItems": "up",
 }
-_COMPOSITIONS = ("allOf", "oneOf", "anyOf")
-_BEARER_SCHEMES = frozenset({"oauth2", "openIdConnect"})
+COMPOSITIONS = ("allOf", "oneOf", "anyOf")
+# This client authenticates with one bearer token; these schemes accept one.
+BEARER_SCHEMES = frozenset({"oauth2", "openIdConnect"})
 
+_UNAFFECTED = "Existing code is unaffected."
+_REFUSED = "The server may refuse what callers sent before."
+_RETYPED = "The generated attribute's Python type changes."
 
-class Direction(StrEnum):
-    """Which way data flows: what the client sends, or what it receives."""
+# The whole classification, in one place: "kind[:case]" -> (severity, why).
+POLICY: dict[str, tuple[str, str]] = {
+    "operation-removed": (BREAKING, "Calls to it fail."),
+    "operation-added": (SAFE, _UNAFFECTED),
+    "path-changed": (BREAKING, "A client generated from the old pin keeps calling the old path."),
+    "operation-id-changed": (
+        SAFE,
+        "The generated function's name is fixed by openapi/overlays/10-names.yaml.",
+    ),
+    "parameter-removed": (BREAKING, "The generated function loses an argument callers pass."),
+    "parameter-added:required": (BREAKING, "Existing calls do not pass it."),
+    "parameter-added:optional": (SAFE, "Callers may omit it."),
+    "required-added": (BREAKING, "Existing calls may not send it."),
+    "required-removed": (SAFE, "Callers may omit it."),
+    "request-body-added:required": (BREAKING, "Existing calls send no body."),
+    "request-body-added:optional": (SAFE, "Callers may omit it."),
+    "request-body-removed": (BREAKING, "The body callers send is no longer read."),
+    "response-added": (
+        SAFE,
+        "The client now parses this status into its own model; callers should handle it.",
+    ),
+    "response-removed": (BREAKING, "The client no longer parses this status into a model."),
+    "media-type-added": (SAFE, _UNAFFECTED),
+    "media-type-removed": (BREAKING, "Bodies of this type are no longer described."),
+    "security-requirement-added": (SAFE, "Another way to authenticate; the others still work."),
+    "security-requirement-removed:usable": (BREAKING, "Tokens accepted only this way fail."),
+    "security-requirement-removed:unused": (
+        SAFE,
+        "This client never authenticates this way (it sends a bearer token).",
+    ),
+    "security-scheme-changed": (BREAKING, "This client authenticates with a bearer token only."),
+    "security-scope-added:usable": (BREAKING, "Tokens without this scope are refused."),
+    "security-scope-added:unused": (SAFE, "This client never authenticates this way."),
+    "security-scope-removed": (SAFE, "Fewer permissions are needed."),
+    "schema-changed": (BREAKING, "The generated type of this body changes."),
+    "schema-renamed": (BREAKING, "The generated model class is renamed."),
+    "type-changed": (BREAKING, _RETYPED),
+    "nullable-added:request": (SAFE, _UNAFFECTED),
+    "nullable-added:response": (BREAKING, "Callers may now receive None."),
+    "nullable-removed:request": (BREAKING, "Callers that send null are refused."),
+    "nullable-removed:response": (SAFE, _UNAFFECTED),
+    "format-changed:typed": (BREAKING, _RETYPED),
+    "format-changed:tighter": (BREAKING, _REFUSED),
+    "format-changed:looser": (SAFE, "The generated type is the same and nothing is refused."),
+    "enum-added:request": (BREAKING, _REFUSED),
+    "enum-added:response": (SAFE, "Generated str-valued enum members equal the old strings."),
+    "enum-removed:request": (SAFE, _UNAFFECTED),
+    "enum-removed:response": (BREAKING, "The generated enum class disappears."),
+    "enum-value-added:request": (SAFE, "Callers may send it."),
+    "enum-value-added:response": (
+        SAFE,
+        "This client keeps unknown values as members with is_known False; listed so callers "
+        "can handle the new value.",
+    ),
+    "enum-value-removed:request": (BREAKING, _REFUSED),
+    "enum-value-removed:response": (
+        BREAKING,
+        "The generated enum loses the member; code that names it fails.",
+    ),
+    "property-removed:request": (BREAKING, "Callers that set it can no longer."),
+    "property-removed:response": (BREAKING, "Code that reads it loses it."),
+    "property-added:request-required": (BREAKING, "Existing requests lack it."),
+    "property-added:request-optional": (SAFE, _UNAFFECTED),
+    "property-added:response": (SAFE, _UNAFFECTED),
+    "property-required:request": (BREAKING, "Existing requests may lack it."),
+    "property-required:response": (SAFE, _UNAFFECTED),
+    "property-optional:request": (SAFE, _UNAFFECTED),
+    "property-optional:response": (
+        BREAKING,
+        "Responses may omit it; the generated attribute can be UNSET.",
+    ),
+    "additional-properties-changed:tighter": (BREAKING, "The server may refuse extra keys."),
+    "additional-properties-changed:looser": (SAFE, "More is accepted."),
+    "additional-properties-changed:retyped": (
+        BREAKING,
+        "The generated type of extra values changes.",
+    ),
+    "additional-properties-changed:same": (
+        SAFE,
+        "The generated model keeps extra keys either way.",
+    ),
+    "composition-changed": (BREAKING, "The generated union type changes."),
+    "constraint-changed:tighter": (BREAKING, _REFUSED),
+    "constraint-changed:looser": (SAFE, "More is accepted."),
+    "constraint-changed:unchecked": (SAFE, "The client does not check this constraint."),
+}
 
-    REQUEST = "request"
-    RESPONSE = "response"
-
-
-@dataclass
-class Change:
-    """One semantic difference, worded for people and keyed for machines."""
-
-    kind: str
-    severity: str
-    where: str
-    what: str
-    reason: str
-    old: Any = None
-    new: Any = None
-    also: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Report:
-    old: str
-    new: str
-    changes: list[Change]
-
-    @property
-    def breaking(self) -> list[Change]:
-        return [c for c in self.changes if c.severity == BREAKING]
-
-    @property
-    def safe(self) -> list[Change]:
-        return [c for c in self.changes if c.severity == SAFE]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "old": self.old,
-            "new": self.new,
-            "breaking": len(self.breaking),
-            "safe": len(self.safe),
-            "changes": [asdict(c) for c in self.changes],
-        }
-
-    def to_markdown(self, *, heading: str = "##") -> str:
-        lines = [f"{heading} Spec changes: `{self.old}` → `{self.new}`", ""]
-        if not self.changes:
-            return "\n".join([*lines, "No contract changes.", ""])
-        lines += [f"{len(self.breaking)} breaking, {len(self.safe)} safe.", ""]
-        for title, group in (("Breaking", self.breaking), ("Safe", self.safe)):
-            if group:
-                lines += [f"{heading}# {title}", ""]
-                lines += [_markdown_item(c) for c in group]
-                lines.append("")
-        return "\n".join(lines)
-
-
-def _markdown_item(change: Change) -> str:
-    also = f" (also via {'; '.join(change.also)})" if change.also else ""
-    return f"- **{change.where}**{also}: {change.what}. _{change.reason}_"
+Security = dict[frozenset[str], dict[str, set[str]]]
 
 
 @dataclass
@@ -122,12 +155,21 @@ class _Differ:
     def __init__(self, old: Document, new: Document) -> None:
         self.old, self.new = old, new
         self.changes: list[Change] = []
-        self._visits: dict[tuple[str | None, str | None, Direction], _Visit] = {}
+        self._visits: dict[tuple[str | None, str | None, str], _Visit] = {}
 
     def add(
-        self, kind: str, severity: str, where: str, what: str, reason: str, **values: Any
+        self,
+        rule: str,
+        where: str,
+        what: str,
+        *,
+        direction: str | None = None,
+        old: Any = None,
+        new: Any = None,
     ) -> None:
-        change = Change(kind, severity, where, what, reason, values.get("old"), values.get("new"))
+        severity, reason = POLICY[rule]
+        kind = rule.split(":")[0]
+        change = Change(kind, severity, where, what, reason, direction, old, new)
         self.changes.append(change)
         for visit in self._visits.values():
             if visit.open:
@@ -140,277 +182,146 @@ class _Differ:
         gone = sorted(old_ops.keys() - new_ops.keys())
         came = sorted(new_ops.keys() - old_ops.keys())
         pairs = [(key, key) for key in sorted(old_ops.keys() & new_ops.keys())]
-        for method in {m for m, _ in gone}:
-            old_paths = [k for k in gone if k[0] == method]
-            new_paths = [k for k in came if k[0] == method]
-            if len(old_paths) == len(new_paths) == 1:
-                pairs.append((old_paths[0], new_paths[0]))
-                gone.remove(old_paths[0])
-                came.remove(new_paths[0])
+        # One operation that left a path and one that arrived on another, same method: moved.
+        for method in sorted({m for m, _ in gone}):
+            old_keys = [k for k in gone if k[0] == method]
+            new_keys = [k for k in came if k[0] == method]
+            if len(old_keys) == len(new_keys) == 1:
+                pairs.append((old_keys[0], new_keys[0]))
+                gone.remove(old_keys[0])
+                came.remove(new_keys[0])
         for method, path in gone:
-            self.add(
-                "operation-removed",
-                BREAKING,
-                f"{method.upper()} {path}",
-                "operation removed",
-                "Calls to it fail.",
-            )
+            self.add("operation-removed", f"{method.upper()} {path}", "operation removed")
         for method, path in came:
-            self.add(
-                "operation-added",
-                SAFE,
-                f"{method.upper()} {path}",
-                "operation added",
-                "Nothing existing changes.",
-            )
+            self.add("operation-added", f"{method.upper()} {path}", "operation added")
         for old_key, new_key in sorted(pairs):
-            self.operation(old_key, new_key, old_ops[old_key], new_ops[new_key])
+            self.operation(old_key[1], new_key, old_ops[old_key], new_ops[new_key])
 
     def operation(
-        self,
-        old_key: tuple[str, str],
-        new_key: tuple[str, str],
-        old: dict[str, Any],
-        new: dict[str, Any],
+        self, old_path: str, new_key: tuple[str, str], old: dict[str, Any], new: dict[str, Any]
     ) -> None:
-        where = f"{new_key[0].upper()} {new_key[1]}"
+        new_path = new_key[1]
         old_id, new_id = old.get("operationId"), new.get("operationId")
-        if old_key[1] != new_key[1]:
+        if old_path != new_path:
             # Upstream's operationId embeds the path; when it only follows the path, say so here.
-            follows = isinstance(old_id, str) and old_id.replace(old_key[1], new_key[1]) == new_id
-            self.add(
-                "path-changed",
-                BREAKING,
-                "operation",
-                f"path changed from `{old_key[1]}` to `{new_key[1]}`"
-                + (
-                    " (upstream's operationId, which embeds the path, follows it)"
-                    if follows and old_id != new_id
-                    else ""
-                ),
-                "A client generated from the old pin keeps calling the old path.",
-                old=old_key[1],
-                new=new_key[1],
-            )
-            if follows:
-                old_id = new_id
+            follows = isinstance(old_id, str) and old_id.replace(old_path, new_path) == new_id
+            note = " (upstream's operationId, which embeds the path, follows it)"
+            what = f"path changed from `{old_path}` to `{new_path}`"
+            what += note if follows and old_id != new_id else ""
+            self.add("path-changed", "operation", what, old=old_path, new=new_path)
+            old_id = new_id if follows else old_id
         if old_id != new_id:
-            self.add(
-                "operation-id-changed",
-                SAFE,
-                where,
-                f"operationId changed from `{old_id}` to `{new_id}`",
-                "The generated function's name is fixed by openapi/overlays/10-names.yaml.",
-                old=old_id,
-                new=new_id,
-            )
-        self.parameters(old, new)
+            what = f"operationId changed from `{old_id}` to `{new_id}`"
+            where = f"{new_key[0].upper()} {new_path}"
+            self.add("operation-id-changed", where, what, old=old_id, new=new_id)
+        self.parameters(old["parameters"], new["parameters"])
         self.request_body(old.get("requestBody"), new.get("requestBody"))
         self.responses(old.get("responses") or {}, new.get("responses") or {})
         self.security(_security(self.old, old), _security(self.new, new))
 
-    def parameters(self, old_op: dict[str, Any], new_op: dict[str, Any]) -> None:
-        old = {(p["in"], p["name"]): p for p in old_op["parameters"]}
-        new = {(p["in"], p["name"]): p for p in new_op["parameters"]}
+    def parameters(self, old_list: list[dict[str, Any]], new_list: list[dict[str, Any]]) -> None:
+        old = {(p["in"], p["name"]): p for p in old_list}
+        new = {(p["in"], p["name"]): p for p in new_list}
         for key in sorted(old.keys() | new.keys()):
             where = f"{key[0]} parameter `{key[1]}`"
             if key not in new:
-                self.add(
-                    "parameter-removed",
-                    BREAKING,
-                    where,
-                    "parameter removed",
-                    "The generated function loses the argument callers pass.",
-                )
+                self.add("parameter-removed", where, "parameter removed", direction=REQUEST)
             elif key not in old:
-                required = bool(new[key].get("required"))
-                self.add(
-                    "parameter-added",
-                    BREAKING if required else SAFE,
-                    where,
-                    f"parameter added ({'required' if required else 'optional'})",
-                    "Existing calls do not pass it." if required else "Callers may omit it.",
-                )
+                case = "required" if new[key].get("required") else "optional"
+                rule = f"parameter-added:{case}"
+                self.add(rule, where, f"parameter added ({case})", direction=REQUEST)
             else:
-                self.required_flag(where, "parameter", old[key], new[key], Direction.REQUEST)
-                self.schema(
-                    old[key].get("schema"), new[key].get("schema"), where, Direction.REQUEST
-                )
+                self.required_flag(where, "parameter", old[key], new[key])
+                self.schema(old[key].get("schema"), new[key].get("schema"), where, REQUEST)
 
     def request_body(self, old: Any, new: Any) -> None:
         old, new = _deref(self.old, old)[1], _deref(self.new, new)[1]
-        if old is None and new is None:
-            return
-        if old is None or new is None:
-            required = bool((new or {}).get("required"))
-            self.add(
-                "request-body-added" if old is None else "request-body-removed",
-                BREAKING if (old is not None or required) else SAFE,
-                "request body",
-                "request body added" if old is None else "request body removed",
-                "Existing calls send no body, or a body that is no longer read.",
-            )
-            return
-        self.required_flag("request body", "body", old, new, Direction.REQUEST)
-        self.content(
-            old.get("content") or {}, new.get("content") or {}, "request body", Direction.REQUEST
-        )
+        where = "request body"
+        if old is None and new is not None:
+            case = "required" if new.get("required") else "optional"
+            self.add(f"request-body-added:{case}", where, f"{where} added", direction=REQUEST)
+        elif new is None and old is not None:
+            self.add("request-body-removed", where, f"{where} removed", direction=REQUEST)
+        elif old is not None and new is not None:
+            self.required_flag(where, "body", old, new)
+            self.content(old.get("content") or {}, new.get("content") or {}, where, REQUEST)
+
+    def required_flag(
+        self, where: str, noun: str, old: dict[str, Any], new: dict[str, Any]
+    ) -> None:
+        after = bool(new.get("required"))
+        if bool(old.get("required")) != after:
+            rule = "required-added" if after else "required-removed"
+            what = f"{noun} now {'required' if after else 'optional'}"
+            self.add(rule, where, what, direction=REQUEST)
 
     def responses(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         for code in sorted(old.keys() | new.keys(), key=_code_order):
             where = f"{code} response"
             if code not in new:
-                self.add(
-                    "response-removed",
-                    BREAKING,
-                    where,
-                    "response removed",
-                    "The client no longer parses this status into its model.",
-                )
-                continue
-            if code not in old:
-                self.add(
-                    "response-added",
-                    SAFE,
-                    where,
-                    "response added",
-                    "The client now parses this status into its own model; "
-                    "callers should handle it.",
-                )
-                continue
-            old_r, new_r = _deref(self.old, old[code])[1], _deref(self.new, new[code])[1]
-            self.content(
-                old_r.get("content") or {}, new_r.get("content") or {}, where, Direction.RESPONSE
-            )
+                self.add("response-removed", where, "response removed", direction=RESPONSE)
+            elif code not in old:
+                self.add("response-added", where, "response added", direction=RESPONSE)
+            else:
+                before = _deref(self.old, old[code])[1].get("content") or {}
+                after = _deref(self.new, new[code])[1].get("content") or {}
+                self.content(before, after, where, RESPONSE)
 
-    def content(
-        self, old: dict[str, Any], new: dict[str, Any], where: str, direction: Direction
-    ) -> None:
+    def content(self, old: dict[str, Any], new: dict[str, Any], where: str, direction: str) -> None:
         for media in sorted(old.keys() | new.keys()):
             place = where if media == "application/json" else f"{where} ({media})"
             if media not in new:
-                self.add(
-                    "media-type-removed",
-                    BREAKING,
-                    place,
-                    f"media type `{media}` removed",
-                    "Bodies of this type are no longer described.",
-                )
+                what = f"media type `{media}` removed"
+                self.add("media-type-removed", place, what, direction=direction)
             elif media not in old:
-                self.add(
-                    "media-type-added",
-                    SAFE,
-                    place,
-                    f"media type `{media}` added",
-                    "Nothing existing changes.",
-                )
+                what = f"media type `{media}` added"
+                self.add("media-type-added", place, what, direction=direction)
             else:
                 self.schema(old[media].get("schema"), new[media].get("schema"), place, direction)
 
-    def required_flag(
-        self, where: str, noun: str, old: dict[str, Any], new: dict[str, Any], direction: Direction
-    ) -> None:
-        before, after = bool(old.get("required")), bool(new.get("required"))
-        if before != after:
-            self.add(
-                "required-added" if after else "required-removed",
-                BREAKING if after and direction is Direction.REQUEST else SAFE,
-                where,
-                f"{noun} now {'required' if after else 'optional'}",
-                "Existing calls may not send it." if after else "Callers may omit it.",
-            )
-
     # --- security ---------------------------------------------------------------------------
 
-    def security(
-        self,
-        old: dict[frozenset[str], dict[str, set[str]]],
-        new: dict[frozenset[str], dict[str, set[str]]],
-    ) -> None:
-        old_schemes = _schemes(self.old)
-        new_schemes = _schemes(self.new)
+    def security(self, old: Security, new: Security) -> None:
+        """Requirements are alternatives; the scopes inside one must all be granted."""
+        old_schemes, new_schemes = _schemes(self.old), _schemes(self.new)
         for key in sorted(old.keys() | new.keys(), key=sorted):
-            names = " + ".join(sorted(key)) or "(none)"
-            where = f"security requirement {names}"
-            usable_before = _usable(key, old_schemes)
-            usable_after = _usable(key, new_schemes)
+            where = f"security requirement {' + '.join(sorted(key)) or '(none)'}"
+            usable_before, usable_after = _usable(key, old_schemes), _usable(key, new_schemes)
             if key not in new:
-                self.add(
-                    "security-requirement-removed",
-                    BREAKING if usable_before else SAFE,
-                    where,
-                    "alternative removed",
-                    "Tokens accepted only this way are refused."
-                    if usable_before
-                    else "This client never authenticates this way (it sends a bearer token).",
-                )
+                case = "usable" if usable_before else "unused"
+                self.add(f"security-requirement-removed:{case}", where, "alternative removed")
                 continue
             if key not in old:
-                self.add(
-                    "security-requirement-added",
-                    SAFE,
-                    where,
-                    "alternative added",
-                    "Another way to authenticate; existing ones still work.",
-                )
+                self.add("security-requirement-added", where, "alternative added")
                 continue
             if usable_before and not usable_after:
-                self.add(
-                    "security-scheme-changed",
-                    BREAKING,
-                    where,
-                    "no longer satisfiable with a bearer token",
-                    "This client authenticates with a bearer token only.",
-                )
+                what = "no longer satisfiable with a bearer token"
+                self.add("security-scheme-changed", where, what)
+            case = "usable" if usable_after else "unused"
             for scheme in sorted(key):
                 before, after = old[key][scheme], new[key][scheme]
                 for scope in sorted(after - before):
-                    self.add(
-                        "security-scope-added",
-                        BREAKING if usable_after else SAFE,
-                        where,
-                        f"scope `{scope}` now required by `{scheme}`",
-                        "Tokens without this scope are refused.",
-                        new=scope,
-                    )
+                    what = f"scope `{scope}` now required by `{scheme}`"
+                    self.add(f"security-scope-added:{case}", where, what, new=scope)
                 for scope in sorted(before - after):
-                    self.add(
-                        "security-scope-removed",
-                        SAFE,
-                        where,
-                        f"scope `{scope}` no longer required by `{scheme}`",
-                        "Fewer permissions are needed.",
-                        old=scope,
-                    )
+                    what = f"scope `{scope}` no longer required by `{scheme}`"
+                    self.add("security-scope-removed", where, what, old=scope)
 
     # --- schemas ----------------------------------------------------------------------------
 
-    def schema(
-        self, old: Any, new: Any, where: str, direction: Direction, *, root: bool = True
-    ) -> None:
+    def schema(self, old: Any, new: Any, where: str, direction: str, *, root: bool = True) -> None:
+        """Compare two schemas, following $refs; a named pair is compared once per direction."""
         old_name, old = _deref(self.old, old)
         new_name, new = _deref(self.new, new)
         if old is None or new is None:
             if old is not new:
-                self.add(
-                    "schema-changed",
-                    BREAKING,
-                    where,
-                    "schema added" if old is None else "schema removed",
-                    "The generated type of this body changes.",
-                )
+                what = "schema added" if old is None else "schema removed"
+                self.add("schema-changed", where, what, direction=direction)
             return
         if old_name != new_name:
-            self.add(
-                "schema-renamed",
-                BREAKING,
-                where,
-                f"schema changed from {old_name or 'an inline schema'} to "
-                f"{new_name or 'an inline schema'}",
-                "The generated model class is renamed.",
-                old=old_name,
-                new=new_name,
-            )
+            before, after = old_name or "an inline schema", new_name or "an inline schema"
+            what = f"schema changed from {before} to {after}"
+            self.add("schema-renamed", where, what, direction=direction, old=old_name, new=new_name)
         name = new_name or old_name
         if name is None:
             self.schema_body(old, new, where, direction)
@@ -418,253 +329,139 @@ class _Differ:
         where = f"{where}{' schema ' if root else ' → '}{name}"
         key = (old_name, new_name, direction)
         visit = self._visits.get(key)
-        if visit is not None:
-            if not visit.open:
-                for change in visit.changes:
-                    route = where + change.where[len(visit.prefix) :]
-                    if route != change.where and route not in change.also:
-                        change.also.append(route)
-            return
-        visit = self._visits[key] = _Visit(where)
-        self.schema_body(old, new, where, direction)
-        visit.open = False
+        if visit is None:
+            visit = self._visits[key] = _Visit(where)
+            self.schema_body(old, new, where, direction)
+            visit.open = False
+        elif not visit.open:
+            for change in visit.changes:
+                route = where + change.where[len(visit.prefix) :]
+                if route != change.where and route not in change.also:
+                    change.also.append(route)
 
     def schema_body(
-        self, old: dict[str, Any], new: dict[str, Any], where: str, direction: Direction
+        self, old: dict[str, Any], new: dict[str, Any], where: str, direction: str
     ) -> None:
-        request = direction is Direction.REQUEST
-        self.types(old, new, where, request)
-        self.formats(old.get("format"), new.get("format"), where, request)
-        self.enums(old.get("enum"), new.get("enum"), where, request)
-        self.properties(old, new, where, request, direction)
+        self.types(_types(old), _types(new), where, direction)
+        self.formats(old.get("format"), new.get("format"), where, direction)
+        self.enums(old.get("enum"), new.get("enum"), where, direction)
+        self.properties(old, new, where, direction)
         if "items" in old or "items" in new:
             self.schema(old.get("items"), new.get("items"), f"{where}[]", direction, root=False)
         self.additional(
             old.get("additionalProperties", True),
             new.get("additionalProperties", True),
             where,
-            request,
             direction,
         )
-        for keyword in _COMPOSITIONS:
+        for keyword in COMPOSITIONS:
             self.composition(
                 keyword, old.get(keyword) or [], new.get(keyword) or [], where, direction
             )
-        for keyword, tighter in _CONSTRAINTS.items():
-            self.constraint(keyword, tighter, old.get(keyword), new.get(keyword), where, request)
+        for keyword, tighter in CONSTRAINTS.items():
+            self.constraint(keyword, tighter, old.get(keyword), new.get(keyword), where, direction)
 
-    def types(self, old: dict[str, Any], new: dict[str, Any], where: str, request: bool) -> None:
-        before, after = _types(old), _types(new)
-        if before == after:
+    def types(self, old: frozenset[str], new: frozenset[str], where: str, direction: str) -> None:
+        if old == new:
             return
-        if before - {"null"} == after - {"null"} and before and after:
-            nullable = "null" in after
-            self.add(
-                "nullable-changed",
-                BREAKING if nullable != request else SAFE,
-                where,
-                "may now be null" if nullable else "may no longer be null",
-                ("Callers may now receive None." if nullable else "Callers must not send null.")
-                if nullable != request
-                else "Nothing existing stops working.",
-                old=sorted(before),
-                new=sorted(after),
-            )
-            return
-        self.add(
-            "type-changed",
-            BREAKING,
-            where,
-            f"type changed from {_show(before)} to {_show(after)}",
-            "The generated attribute's type changes.",
-            old=sorted(before),
-            new=sorted(after),
-        )
+        if old and new and old - {"null"} == new - {"null"}:
+            nullable = "null" in new
+            rule = f"nullable-{'added' if nullable else 'removed'}:{direction}"
+            what = "may now be null" if nullable else "may no longer be null"
+        else:
+            rule, what = "type-changed", f"type changed from {_show(old)} to {_show(new)}"
+        self.add(rule, where, what, direction=direction, old=sorted(old), new=sorted(new))
 
-    def formats(self, old: Any, new: Any, where: str, request: bool) -> None:
+    def formats(self, old: Any, new: Any, where: str, direction: str) -> None:
         if old == new:
             return
         if old in TYPED_FORMATS or new in TYPED_FORMATS:
-            severity, reason = BREAKING, "The generated attribute's Python type changes."
-        elif request and new is not None:
-            severity, reason = BREAKING, "The server may refuse values it accepted before."
+            case = "typed"
         else:
-            severity, reason = SAFE, "The generated type is the same and nothing is refused."
-        self.add(
-            "format-changed",
-            severity,
-            where,
-            f"format changed from {old or '(none)'} to {new or '(none)'}",
-            reason,
-            old=old,
-            new=new,
-        )
+            case = "tighter" if direction == REQUEST and new is not None else "looser"
+        what = f"format changed from {old or '(none)'} to {new or '(none)'}"
+        self.add(f"format-changed:{case}", where, what, direction=direction, old=old, new=new)
 
-    def enums(self, old: Any, new: Any, where: str, request: bool) -> None:
+    def enums(self, old: Any, new: Any, where: str, direction: str) -> None:
         if old is None and new is None:
             return
         if old is None or new is None:
-            restricting = new is not None
-            self.add(
-                "enum-added" if restricting else "enum-removed",
-                BREAKING if restricting == request else SAFE,
-                where,
-                "values now restricted to an enum" if restricting else "enum restriction removed",
-                (
-                    "The server may refuse values it accepted before."
-                    if request
-                    else "The generated enum class disappears."
-                )
-                if restricting == request
-                else "Generated str-valued enums compare equal to the strings sent before.",
-                old=old,
-                new=new,
-            )
+            added = new is not None
+            rule = f"enum-{'added' if added else 'removed'}:{direction}"
+            what = "values now restricted to an enum" if added else "enum restriction removed"
+            self.add(rule, where, what, direction=direction, old=old, new=new)
             return
         for value in sorted(set(new) - set(old), key=str):
-            self.add(
-                "enum-value-added",
-                SAFE,
-                where,
-                f"enum value `{value}` added",
-                "Callers may send it."
-                if request
-                else "This client keeps unknown values as members with is_known False; listed so "
-                "callers can handle the new value.",
-                new=value,
-            )
+            what = f"enum value `{value}` added"
+            self.add(f"enum-value-added:{direction}", where, what, direction=direction, new=value)
         for value in sorted(set(old) - set(new), key=str):
-            self.add(
-                "enum-value-removed",
-                BREAKING,
-                where,
-                f"enum value `{value}` removed",
-                "The server may refuse it."
-                if request
-                else "The generated enum loses the member; code that names it fails.",
-                old=value,
-            )
+            what = f"enum value `{value}` removed"
+            rule = f"enum-value-removed:{direction}"
+            self.add(rule, where, what, direction=direction, old=value)
 
     def properties(
-        self,
-        old: dict[str, Any],
-        new: dict[str, Any],
-        where: str,
-        request: bool,
-        direction: Direction,
+        self, old: dict[str, Any], new: dict[str, Any], where: str, direction: str
     ) -> None:
         old_props, new_props = old.get("properties") or {}, new.get("properties") or {}
         old_req, new_req = set(old.get("required") or []), set(new.get("required") or [])
         for name in sorted(old_props.keys() | new_props.keys()):
             if name not in new_props:
+                what = f"property `{name}` removed"
                 self.add(
-                    "property-removed",
-                    BREAKING,
-                    where,
-                    f"property `{name}` removed",
-                    "Callers that set it can no longer."
-                    if request
-                    else "Code that reads it loses it.",
-                    old=name,
+                    f"property-removed:{direction}", where, what, direction=direction, old=name
                 )
             elif name not in old_props:
-                required = name in new_req
-                self.add(
-                    "property-added",
-                    BREAKING if request and required else SAFE,
-                    where,
-                    f"property `{name}` added ({'required' if required else 'optional'})",
-                    "Existing requests lack it."
-                    if request and required
-                    else "Existing code is unaffected.",
-                    new=name,
-                )
+                required = "required" if name in new_req else "optional"
+                case = f"{direction}-{required}" if direction == REQUEST else direction
+                what = f"property `{name}` added ({required})"
+                self.add(f"property-added:{case}", where, what, direction=direction, new=name)
             else:
                 if (name in old_req) != (name in new_req):
                     now = name in new_req
-                    self.add(
-                        "property-required" if now else "property-optional",
-                        BREAKING if now == request else SAFE,
-                        where,
-                        f"property `{name}` {'now required' if now else 'no longer required'}",
-                        (
-                            "Existing requests may lack it."
-                            if now
-                            else "Responses may omit it; the attribute can be UNSET."
-                        )
-                        if now == request
-                        else "Existing code is unaffected.",
-                        old=sorted(old_req),
-                        new=sorted(new_req),
-                    )
-                self.schema(
-                    old_props[name], new_props[name], f"{where}.{name}", direction, root=False
-                )
+                    rule = f"property-{'required' if now else 'optional'}:{direction}"
+                    what = f"property `{name}` {'now required' if now else 'no longer required'}"
+                    self.add(rule, where, what, direction=direction)
+                place = f"{where}.{name}"
+                self.schema(old_props[name], new_props[name], place, direction, root=False)
 
-    def additional(
-        self, old: Any, new: Any, where: str, request: bool, direction: Direction
-    ) -> None:
+    def additional(self, old: Any, new: Any, where: str, direction: str) -> None:
         if isinstance(old, dict) and isinstance(new, dict):
             self.schema(old, new, f"{where}{{}}", direction, root=False)
             return
         if old == new:
             return
-        looser = new is True or (isinstance(new, dict) and old is False)
-        if request:
-            severity = SAFE if looser else BREAKING
-            reason = "More is accepted." if looser else "The server may refuse extra keys."
+        if direction == REQUEST:
+            looser = new is True or (isinstance(new, dict) and old is False)
+            case = "looser" if looser else "tighter"
         else:
-            schema_changed = isinstance(old, dict) or isinstance(new, dict)
-            severity = BREAKING if schema_changed else SAFE
-            reason = (
-                "The generated type of the extra values changes."
-                if schema_changed
-                else "The generated model keeps extra keys either way."
-            )
-        self.add(
-            "additional-properties-changed",
-            severity,
-            where,
-            f"additionalProperties changed from {_brief(old)} to {_brief(new)}",
-            reason,
-        )
+            case = "retyped" if isinstance(old, dict) or isinstance(new, dict) else "same"
+        what = f"additionalProperties changed from {_brief(old)} to {_brief(new)}"
+        self.add(f"additional-properties-changed:{case}", where, what, direction=direction)
 
     def composition(
-        self, keyword: str, old: list[Any], new: list[Any], where: str, direction: Direction
+        self, keyword: str, old: list[Any], new: list[Any], where: str, direction: str
     ) -> None:
         if len(old) != len(new):
-            self.add(
-                "composition-changed",
-                BREAKING,
-                where,
-                f"{keyword} changed from {len(old)} to {len(new)} alternatives",
-                "The generated union type changes.",
-            )
+            what = f"{keyword} changed from {len(old)} to {len(new)} alternatives"
+            self.add("composition-changed", where, what, direction=direction)
             return
         for index, (before, after) in enumerate(zip(old, new, strict=True)):
             self.schema(before, after, f"{where}.{keyword}[{index}]", direction, root=False)
 
     def constraint(
-        self, keyword: str, tighter: str, old: Any, new: Any, where: str, request: bool
+        self, keyword: str, tighter: str, old: Any, new: Any, where: str, direction: str
     ) -> None:
         if old == new:
             return
-        if tighter == "any" or old is None or new is None:
-            tightened = new is not None
+        if direction == RESPONSE:
+            case = "unchecked"
+        elif tighter == "any" or old is None or new is None:
+            case = "tighter" if new is not None else "looser"
         else:
-            tightened = new > old if tighter == "up" else new < old
-        self.add(
-            "constraint-changed",
-            BREAKING if request and tightened else SAFE,
-            where,
-            f"{keyword} changed from {old if old is not None else '(none)'} to "
-            f"{new if new is not None else '(none)'}",
-            "The server may refuse values it accepted before."
-            if request and tightened
-            else "The client does not check this constraint.",
-            old=old,
-            new=new,
-        )
+            case = "tighter" if (new > old if tighter == "up" else new < old) else "looser"
+        shown = [v if v is not None else "(none)" for v in (old, new)]
+        what = f"{keyword} changed from {shown[0]} to {shown[1]}"
+        self.add(f"constraint-changed:{case}", where, what, direction=direction, old=old, new=new)
 
 
 def _operations(doc: Document) -> Iterator[tuple[tuple[str, str], dict[str, Any]]]:
@@ -705,7 +502,7 @@ def _deref(doc: Document, node: Any) -> tuple[str | None, Any]:
     return name, node
 
 
-def _security(doc: Document, op: dict[str, Any]) -> dict[frozenset[str], dict[str, set[str]]]:
+def _security(doc: Document, op: dict[str, Any]) -> Security:
     requirements = op["security"] if "security" in op else doc.get("security") or []
     return {
         frozenset(req): {scheme: set(scopes) for scheme, scopes in req.items()}
@@ -723,7 +520,7 @@ def _usable(requirement: frozenset[str], schemes: dict[str, Any]) -> bool:
     if len(requirement) != 1:
         return not requirement
     scheme = schemes.get(next(iter(requirement))) or {}
-    if scheme.get("type") in _BEARER_SCHEMES:
+    if scheme.get("type") in BEARER_SCHEMES:
         return True
     return scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == "bearer"
 
@@ -745,7 +542,7 @@ def _brief(value: Any) -> str:
 
 
 def _code_order(code: str) -> tuple[int, str]:
-    return (1, code) if not code[:1].isdigit() else (0, code)
+    return (0, code) if code[:1].isdigit() else (1, code)
 
 
 def diff_documents(old: Document, new: Document) -> list[Change]:

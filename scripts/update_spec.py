@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from scripts import generate, paths
+from scripts.change_report import Report
 from scripts.import_spec import import_document
-from scripts.spec_diff import Report, diff_documents
+from scripts.spec_diff import diff_documents
 from scripts.spec_io import SpecError, dump_json, dump_yaml, parse_document, read_source
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 3, 130

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from scripts import spec_diff
+from scripts.change_report import BREAKING, SAFE, Change, Report
 from scripts.import_spec import import_document
-from scripts.spec_diff import BREAKING, SAFE, Change, Report, diff_documents
+from scripts.spec_diff import diff_documents
 from scripts.spec_io import dump_yaml
 from tests.scripts import upstream
 from tests.scripts.upstream import DATED_PATH, V3_PATH, operation, schema
@@ -317,3 +318,137 @@ def test_cli_error_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
     err = capsys.readouterr().err
     assert err.startswith(f"spec_diff: {new}: dangling $ref")
     assert err.count("\n") == 1
+
+
+# --- the rest of the policy table, one mutation each -------------------------------------------
+
+
+def _input_props(doc: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = schema(doc, "Input")["properties"]
+    return found
+
+
+def _nullable_result_id(doc: dict[str, Any]) -> None:
+    schema(doc, "Record")["properties"]["id"]["nullable"] = True
+
+
+def _nullable_input_id(doc: dict[str, Any]) -> None:
+    _input_props(doc)["id"]["nullable"] = True
+
+
+def _uuid_input_id(doc: dict[str, Any]) -> None:
+    _input_props(doc)["id"]["format"] = "uuid"
+
+
+def _email_input_id(doc: dict[str, Any]) -> None:
+    _input_props(doc)["id"]["format"] = "email"
+
+
+def _email_result_id(doc: dict[str, Any]) -> None:
+    schema(doc, "Record")["properties"]["id"]["format"] = "email"
+
+
+def _integer_input_id(doc: dict[str, Any]) -> None:
+    _input_props(doc)["id"]["type"] = "integer"
+
+
+def _closed_input_properties(doc: dict[str, Any]) -> None:
+    _input_props(doc)["properties"]["additionalProperties"] = False
+
+
+def _untyped_input_properties(doc: dict[str, Any]) -> None:
+    _input_props(doc)["properties"]["additionalProperties"] = True
+
+
+def _closed_result(doc: dict[str, Any]) -> None:
+    schema(doc, "Record")["additionalProperties"] = False
+
+
+def _typed_result_extras(doc: dict[str, Any]) -> None:
+    schema(doc, "Record")["additionalProperties"] = {"type": "string"}
+
+
+def _status_enum_dropped(doc: dict[str, Any]) -> None:
+    for name in ("BatchOut", "BatchOutWithErrors"):
+        del schema(doc, name)["properties"]["status"]["enum"]
+
+
+def _error_as_json(doc: dict[str, Any]) -> None:
+    content = doc["components"]["responses"]["Error"]["content"]
+    content["application/json"] = content.pop("*/*")
+
+
+def _query_parameter(required: bool) -> Mutation:
+    def mutate(doc: dict[str, Any]) -> None:
+        operation(doc)["parameters"] = [
+            {"name": "dryRun", "in": "query", "required": required, "schema": {"type": "boolean"}}
+        ]
+
+    return mutate
+
+
+def _body_optional(doc: dict[str, Any]) -> None:
+    operation(doc)["requestBody"]["required"] = False
+
+
+def _renamed_request_schema(doc: dict[str, Any]) -> None:
+    doc["components"]["schemas"]["BatchInput"] = doc["components"]["schemas"].pop("BatchIn")
+    body = operation(doc)["requestBody"]["content"]["application/json"]
+    body["schema"] = upstream.ref("BatchInput")
+
+
+def _one_of_result_id(doc: dict[str, Any]) -> None:
+    schema(doc, "Record")["properties"]["id"] = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
+
+
+def _min_length_result_id(doc: dict[str, Any]) -> None:
+    schema(doc, "Record")["properties"]["id"]["minLength"] = 1
+
+
+def _oauth_becomes_api_key(doc: dict[str, Any]) -> None:
+    doc["components"]["securitySchemes"]["oauth2"] = {
+        "type": "apiKey",
+        "in": "header",
+        "name": "x-key",
+    }
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (_nullable_result_id, {("nullable-added", BREAKING, "response")}),
+        (_nullable_input_id, {("nullable-added", SAFE, "request")}),
+        (_uuid_input_id, {("format-changed", BREAKING, "request")}),
+        (_email_input_id, {("format-changed", BREAKING, "request")}),
+        (_email_result_id, {("format-changed", SAFE, "response")}),
+        (_integer_input_id, {("type-changed", BREAKING, "request")}),
+        (_closed_input_properties, {("additional-properties-changed", BREAKING, "request")}),
+        (_untyped_input_properties, {("additional-properties-changed", SAFE, "request")}),
+        (_closed_result, {("additional-properties-changed", SAFE, "response")}),
+        (_typed_result_extras, {("additional-properties-changed", BREAKING, "response")}),
+        (_status_enum_dropped, {("enum-removed", BREAKING, "response")}),
+        (
+            _error_as_json,
+            {("media-type-added", SAFE, "response"), ("media-type-removed", BREAKING, "response")},
+        ),
+        (_query_parameter(True), {("parameter-added", BREAKING, "request")}),
+        (_query_parameter(False), {("parameter-added", SAFE, "request")}),
+        (_body_optional, {("required-removed", SAFE, "request")}),
+        (_renamed_request_schema, {("schema-renamed", BREAKING, "request")}),
+        (
+            _one_of_result_id,
+            {("type-changed", BREAKING, "response"), ("composition-changed", BREAKING, "response")},
+        ),
+        (_min_length_result_id, {("constraint-changed", SAFE, "response")}),
+        (_oauth_becomes_api_key, {("security-scheme-changed", BREAKING, None)}),
+    ],
+)
+def test_policy(mutate: Mutation, expected: set[tuple[str, str, str | None]]) -> None:
+    assert {(c.kind, c.severity, c.direction) for c in _diff(mutate)} == expected
+
+
+def test_request_enum_dropped_is_safe() -> None:
+    old = upstream.document()
+    _input_props(old)["idProperty"]["enum"] = ["email"]
+    change = _only(diff_documents(import_document(old), import_document(upstream.document())))
+    assert (change.kind, change.severity) == ("enum-removed", SAFE)
