@@ -175,8 +175,10 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(fault, Answer):
             self._send(fault)
             return
-        if self.hub.delay_s:
-            threading.Event().wait(self.hub.delay_s)
+        if self.hub.delay_s:  # random, so a later request can overtake an earlier one
+            with self.hub.lock:
+                delay = self.hub.rng.uniform(0, self.hub.delay_s)
+            threading.Event().wait(delay)
         self._send(self.hub.handle(json.loads(raw)))
 
     def _send(self, answer: Answer) -> None:

@@ -255,6 +255,22 @@ async def test_default_timeouts_are_finite(sleeps: RecordingSleep) -> None:
 
 
 @respx.mock
+async def test_finite_timeouts_even_when_the_client_sets_none(sleeps: RecordingSleep) -> None:
+    from hubspot_postal_mail_client import AuthenticatedClient
+
+    route = respx.post(UPSERT_URL).mock(return_value=httpx.Response(200, json=OK))
+    transport = AsyncResilientTransport(sleep=sleeps)
+    # The generated client's own default is no timeout at all.
+    client = AuthenticatedClient(
+        base_url=BASE_URL, token=TOKEN, httpx_args={"transport": transport}
+    )
+    async with client:
+        await batch_upsert.asyncio_detailed(client=client, body=BODY)
+    timeout = route.calls[0].request.extensions["timeout"]
+    assert all(isinstance(v, float) and 0 < v < 600 for v in timeout.values())
+
+
+@respx.mock
 async def test_every_attempt_takes_a_slot_from_the_shared_budget(sleeps: RecordingSleep) -> None:
     respx.post(UPSERT_URL).mock(
         side_effect=[error(500, "INTERNAL_ERROR"), error(500), httpx.Response(200, json=OK)]
