@@ -71,7 +71,7 @@ class RequestBudget:
     Not thread-safe: :class:`AsyncPacer` uses it from one event loop, :class:`Pacer` under a lock.
     """
 
-    def __init__(self, rate: RateLimit = DEFAULT_RATE_LIMIT, *, safety: float = 0.02) -> None:
+    def __init__(self, rate: RateLimit = DEFAULT_RATE_LIMIT, *, safety: float = 0.01) -> None:
         if not 0 <= safety < 1:
             raise ValueError("safety must be in [0, 1)")
         self.configured = rate

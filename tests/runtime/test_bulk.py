@@ -39,15 +39,14 @@ def run(hub: MiniHub, data: Any, **options: Any) -> tuple[Any, list[RecordResult
     results: list[RecordResult] = []
     with respx.mock(assert_all_called=False) as mock:
         mock.post(UPSERT_URL).mock(side_effect=hub.handler())
+        settings: dict[str, Any] = {"rate_limit": FAST_BUDGET, "retry_policy": FAST, **options}
         report = upsert_all(
             data,
             id_property="external_id",
             token=TOKEN,
             base_url=BASE_URL,
-            rate_limit=FAST_BUDGET,
-            retry_policy=FAST,
             report=results.append,
-            **options,
+            **settings,
         )
     return report, results
 
@@ -463,3 +462,24 @@ def test_bad_arguments_are_refused_before_anything_is_sent() -> None:
         upsert_all([], id_property="x", token=TOKEN, base_url=BASE_URL, concurrency=0)
     with pytest.raises(ValueError, match="batch_size"):
         upsert_all([], id_property="x", token=TOKEN, base_url=BASE_URL, batch_size=101)
+
+
+def test_a_later_record_settles_an_earlier_one_whose_retries_ran_out(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "c.ckpt"
+    hub = MiniHub(faults=[server_error(503)] * 2)
+    data = [
+        {"external_id": "X", "v": "old"},
+        {"external_id": "Y", "v": "y"},
+        {"external_id": "X", "v": "new"},
+    ]
+    policy = RetryPolicy(max_attempts=2, initial_wait=0.001, max_wait=0.001)
+    _, results = run(
+        hub, data, checkpoint=checkpoint, concurrency=1, batch_size=1, retry_policy=policy
+    )
+    assert by_line(results)[1].outcome is Outcome.FAILED
+    assert hub.store["X"]["v"] == "new"
+    # A rerun must not send the old value again over the new one.
+    report2, _ = run(hub, data, checkpoint=checkpoint, concurrency=1, batch_size=1)
+    assert report2.resumed == 3
+    assert report2.requests == 0
+    assert hub.store["X"]["v"] == "new"
