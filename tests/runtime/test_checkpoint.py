@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -169,3 +170,39 @@ def test_resume_after_a_kill_loses_nothing_and_leaves_nothing_stale(tmp_path: Pa
     done = Checkpoint(ckpt, id_property="external_id")
     assert all(done.is_done(i) for i in range(2000))
     done.close()
+
+
+async def test_an_interrupted_run_resumes_where_it_stopped(tmp_path: Path) -> None:
+    import asyncio
+
+    from hubspot_postal_mail import Progress, aupsert_all
+
+    ckpt = tmp_path / "run.ckpt"
+    data = [{"external_id": f"E{i % 300}", "seq": str(i)} for i in range(1500)]
+    hub = MiniHub(delay_s=0.01)
+    half = asyncio.Event()
+
+    def watch(progress: Progress) -> None:
+        if progress.done >= 500:
+            half.set()
+
+    options: dict[str, Any] = {
+        "id_property": "external_id",
+        "token": TOKEN,
+        "checkpoint": ckpt,
+        "concurrency": 3,
+        "batch_size": 10,
+        "rate_limit": "100000/1",
+    }
+    with serve(hub) as url:
+        run = asyncio.ensure_future(aupsert_all(data, base_url=url, on_progress=watch, **options))
+        await half.wait()
+        run.cancel()  # what Ctrl+C does to the CLI's event loop
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        assert len(hub.writes) < 1500
+        final = await aupsert_all(data, base_url=url, **options)
+    assert final.resumed >= 500
+    assert final.stopped is None
+    last = {row["external_id"]: row["seq"] for row in data}
+    assert {k: v["seq"] for k, v in hub.store.items()} == last
