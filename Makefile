@@ -7,12 +7,13 @@ RUN := $(UV) run --locked --quiet
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help sync test lint typecheck check-generated generate pytest contract-tests \
-        spec-diff update-spec demo bench clean
+        spec-diff update-spec demo bench clean prism
 
 help:
 	@echo "make test             lint, types, drift check, contract tests and tests (what CI runs)"
 	@echo "make generate         regenerate generated_client/ from openapi/"
 	@echo "make check-generated  fail with a diff if generated_client/ or openapi/spec.lock is stale"
+	@echo "make bench            run the benchmarks; rewrite benchmarks/results/ and the README summary"
 	@echo "make spec-diff OLD=<file or URL> NEW=<file or URL> [FORMAT=json]"
 	@echo "                      the change report between two specs (ours or HubSpot's), breaking ones flagged"
 	@echo "make update-spec UPSTREAM=<file or URL> [ACCEPT_BREAKING=1] [UPSTREAM_COMMIT=<sha>]"
@@ -40,8 +41,41 @@ generate: sync
 check-generated: sync
 	$(RUN) python -m scripts.generate check
 
-pytest: sync
+pytest: sync prism
 	$(RUN) pytest $(PYTEST_ARGS)
+
+# Prism, the independent mock server the contract suite runs the client against, pinned in
+# tools/prism/ and installed into .node/. Without npm it is skipped (its tests then skip and
+# say how to enable them), except in CI, where a missing Prism is a failure.
+NODE_DIR := .node
+PRISM := $(NODE_DIR)/node_modules/.bin/prism
+PRISM_PINS := tools/prism/package.json tools/prism/package-lock.json
+
+prism:
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(PRISM); \
+	elif [ "$$CI" = "true" ]; then \
+		echo "npm is needed in CI to install Prism for the contract tests" >&2; exit 1; \
+	else \
+		echo "npm not found: Prism not installed, its contract tests will skip."; \
+		echo "Install Node.js >= 18.20 with npm, then run 'make prism'."; \
+	fi
+
+$(PRISM): $(PRISM_PINS)
+	mkdir -p $(NODE_DIR)
+	cp $(PRISM_PINS) $(NODE_DIR)/
+	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The benchmarks get an environment of their own, with the bench group (hubspot-api-client,
+# matplotlib): `uv sync` for the other targets removes packages outside the default groups,
+# which would pull them from under a running benchmark. BENCH_ARGS: e.g. --only memory, --quick.
+BENCH_ENV := $(TOOLS)/bench-venv
+
+bench: sync
+	UV_PROJECT_ENVIRONMENT=$(BENCH_ENV) $(UV) sync --locked --quiet --group bench
+	UV_PROJECT_ENVIRONMENT=$(BENCH_ENV) $(UV) run --locked --quiet --group bench --no-sync \
+		python -m benchmarks $(BENCH_ARGS)
 
 contract-tests: sync
 	$(RUN) pytest contract_tests $(PYTEST_ARGS)

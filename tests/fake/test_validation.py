@@ -47,9 +47,24 @@ async def test_bodies_outside_the_request_schema_are_400_validation_error(
 
 
 async def test_malformed_json_is_400_validation_error(fake: Harness) -> None:
-    response = await fake.client.post(PATH, content=b'{"inputs": [', headers=AUTH)
+    headers = {**AUTH, "Content-Type": "application/json"}
+    response = await fake.client.post(PATH, content=b'{"inputs": [', headers=headers)
     assert response.status_code == 400
     assert response.json()["category"] == "VALIDATION_ERROR"
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+async def test_bodies_not_sent_as_json_are_415(fake: Harness, content_type: str | None) -> None:
+    headers = AUTH if content_type is None else {**AUTH, "Content-Type": content_type}
+    response = await fake.client.post(PATH, content=b'{"inputs": []}', headers=headers)
+    assert response.status_code == 415
+    assert response.json()["category"] == "VALIDATION_ERROR"
+
+
+async def test_a_json_content_type_with_parameters_is_json(fake: Harness) -> None:
+    headers = {**AUTH, "Content-Type": "Application/JSON; charset=utf-8"}
+    response = await fake.client.post(PATH, content=b'{"inputs": []}', headers=headers)
+    assert response.status_code == 200
 
 
 async def test_exactly_100_inputs_are_accepted(fake: Harness) -> None:

@@ -120,6 +120,9 @@ class FakeHubSpot:
             assert decision.policy is not None
             headers = decision.headers | self._retry_after()
             return _json(429, bodies.rate_limited(decision.policy), headers)
+        media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media_type != "application/json":
+            return _json(415, bodies.unsupported_media_type(media_type), decision.headers)
         try:
             payload = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError) as exc:

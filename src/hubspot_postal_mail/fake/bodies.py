@@ -141,6 +141,14 @@ def validation(
     return error(message, "VALIDATION_ERROR", errors=errors, context=context)
 
 
+def unsupported_media_type(media_type: str) -> Body:
+    """The pin accepts only application/json request bodies."""
+    return validation(
+        f"Unsupported content type {media_type or '(none)'}: send application/json",
+        context={"contentType": [media_type]},
+    )
+
+
 def malformed_json(reason: str) -> Body:
     return validation(f"Invalid input JSON: {reason}")
 
