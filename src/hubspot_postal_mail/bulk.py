@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +51,7 @@ log = logging.getLogger("hubspot_postal_mail")  # one logger: see config.LOGGERS
 
 MAX_BATCH = 100
 DEFAULT_CONCURRENCY = 10
+STOP_REQUESTED = "stop requested"  # UpsertReport.stopped when the caller's `stop` event was set
 # Categories for failures that have no HubSpot category of their own.
 CATEGORY = {
     Kind.RATE_LIMITED: "RATE_LIMITS",
@@ -136,6 +138,7 @@ class _Run:
         stats: RequestStats,
         on_progress: Callable[[Progress], None] | None,
         redact: Callable[[str], str],
+        stop_requested: threading.Event | None = None,
     ) -> None:
         self.client = client
         self.id_property = id_property
@@ -156,6 +159,7 @@ class _Run:
         self.unsettled: dict[str, list[int]] = {}  # id -> positions whose retries ran out
         self.to_mark: list[int] = []  # finished positions not yet in the checkpoint
         self.stop: str | None = None
+        self.stop_requested = stop_requested
         self.read_ahead = max(2 * batch_size * concurrency, batch_size)
 
     # -- reading -----------------------------------------------------------------------------
@@ -408,6 +412,8 @@ class _Run:
         seq = 0
         try:
             while True:
+                if self.stop is None and self.stop_requested and self.stop_requested.is_set():
+                    self.stop = STOP_REQUESTED  # send nothing new; let batches in flight finish
                 while not exhausted and self.stop is None and len(self.pending) < self.read_ahead:
                     try:
                         raw = await anext(source)
@@ -465,6 +471,7 @@ async def aupsert_all(
     batch_size: int = MAX_BATCH,
     http_timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     transport: httpx.AsyncBaseTransport | None = None,
+    stop: threading.Event | None = None,
 ) -> UpsertReport:
     """Upsert every record, keyed by the unique property ``id_property``; see the module doc.
 
@@ -474,6 +481,8 @@ async def aupsert_all(
     ``checkpoint``: a file; rerun with the same input and file to finish what is left.
     ``report``: a path, a text stream or a callable that gets one entry per record.
     ``transport``: the innermost httpx transport (tests, proxies); retries wrap it.
+    ``stop``: set it (from any thread, e.g. on Ctrl+C) to stop early: no new batch is sent,
+    batches in flight finish, ``stopped`` says :data:`STOP_REQUESTED`; rerun with the checkpoint.
     """
     if isinstance(records, str | bytes | Path):
         raise TypeError("records must be an iterable of records; use readers.read_records(path)")
@@ -508,6 +517,7 @@ async def aupsert_all(
                     stats=stats,
                     on_progress=on_progress,
                     redact=redaction.redact,
+                    stop_requested=stop,
                 )
                 stats.listener = run.progress
                 result = await run.run(records)
@@ -537,6 +547,7 @@ def upsert_all(
     batch_size: int = MAX_BATCH,
     http_timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     transport: httpx.AsyncBaseTransport | None = None,
+    stop: threading.Event | None = None,
 ) -> UpsertReport:
     """The blocking form of :func:`aupsert_all` (it runs that on an event loop of its own)."""
     work = aupsert_all(
@@ -553,6 +564,7 @@ def upsert_all(
         batch_size=batch_size,
         http_timeout=http_timeout,
         transport=transport,
+        stop=stop,
     )
     try:
         asyncio.get_running_loop()

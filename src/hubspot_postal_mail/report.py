@@ -138,6 +138,8 @@ class ReportWriter:
         if target is None:
             return
         if isinstance(target, str | Path):
+            if append:
+                _drop_torn_tail(Path(target))
             self._stream = Path(target).open("a" if append else "w", encoding="utf-8")  # noqa: SIM115
             self._owned = True
         elif callable(target):
@@ -162,3 +164,32 @@ class ReportWriter:
             if self._owned:
                 self._stream.close()
             self._stream = None
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut an unterminated last line (the process was killed mid-write) before appending.
+
+    Its record was not yet in the checkpoint (the report is flushed first), so the resumed run
+    reports it again; left in place, the fragment would run into the next line.
+    """
+    try:
+        with path.open("r+b") as f:
+            size = f.seek(0, 2)
+            if size == 0:
+                return
+            f.seek(size - 1)
+            if f.read(1) == b"\n":
+                return
+            end = size
+            while end > 0:
+                start = max(0, end - 65536)
+                f.seek(start)
+                chunk = f.read(end - start)
+                newline = chunk.rfind(b"\n")
+                if newline >= 0:
+                    f.truncate(start + newline + 1)
+                    return
+                end = start
+            f.truncate(0)
+    except FileNotFoundError:
+        return

@@ -1,0 +1,69 @@
+"""Two small runtime pieces the command line relies on: a caller's stop request ends a run
+cleanly (resumable), and a report torn by a kill is repaired before a resumed run appends."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import respx
+
+from hubspot_postal_mail import Progress, RetryPolicy, UpsertReport, upsert_all
+from hubspot_postal_mail.bulk import STOP_REQUESTED
+
+from ._hub import MiniHub
+from .conftest import BASE_URL, TOKEN, UPSERT_URL
+
+FAST = RetryPolicy(initial_wait=0.001, max_wait=0.002)
+
+
+def _run(hub: MiniHub, n: int, tmp_path: Path, stop: threading.Event | None) -> UpsertReport:
+    def stop_after_first_batch(progress: Progress) -> None:
+        if stop is not None and progress.done >= 100:
+            stop.set()
+
+    with respx.mock(assert_all_called=False) as mock:
+        mock.post(UPSERT_URL).mock(side_effect=hub.handler())
+        return upsert_all(
+            [{"external_id": f"E{i}", "seq": str(i)} for i in range(n)],
+            id_property="external_id",
+            token=TOKEN,
+            base_url=BASE_URL,
+            concurrency=1,
+            rate_limit="100000/1",
+            retry_policy=FAST,
+            checkpoint=tmp_path / "run.ckpt",
+            report=tmp_path / "report.jsonl",
+            on_progress=stop_after_first_batch,
+            stop=stop,
+        )
+
+
+def test_a_stop_request_sends_nothing_new_and_a_rerun_finishes(tmp_path: Path) -> None:
+    hub = MiniHub(shuffle=False)
+    stop = threading.Event()
+    first = _run(hub, 1000, tmp_path, stop)
+    assert first.stopped == STOP_REQUESTED
+    assert first.exit_status == 3
+    assert first.created == 100
+    assert hub.requests == 1
+    assert first.total == 100
+
+    second = _run(hub, 1000, tmp_path, None)
+    assert second.stopped is None
+    assert second.resumed == 100
+    assert second.created == 900
+    lines = [json.loads(t)["line"] for t in (tmp_path / "report.jsonl").read_text().splitlines()]
+    assert sorted(lines) == list(range(1, 1001))
+
+
+def test_a_torn_report_line_is_cut_before_a_resumed_run_appends(tmp_path: Path) -> None:
+    hub = MiniHub(shuffle=False)
+    _run(hub, 1000, tmp_path, threading.Event())
+    report = tmp_path / "report.jsonl"
+    with report.open("a") as f:
+        f.write('{"line": 7, "id": "E6", "outc')  # what a kill mid-write leaves
+    _run(hub, 1000, tmp_path, None)
+    entries = [json.loads(t) for t in report.read_text().splitlines()]  # every line parses
+    assert sorted(e["line"] for e in entries) == list(range(1, 1001))
