@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from hubspot_postal_mail.fake import FakeConfig
 from tests.fake.conftest import TOKEN, Harness, inputs
 
 SCOPE = "crm.objects.contacts.write"
@@ -89,3 +90,9 @@ async def test_error_bodies_never_echo_the_token(make_fake: Callable[..., Harnes
     fake = make_fake(tokens={"pat-na1-known": None})
     response = await fake.upsert(inputs("a"))
     assert TOKEN not in response.text
+
+
+def test_the_configuration_repr_hides_tokens() -> None:
+    config = FakeConfig(tokens={TOKEN: None}, expired_tokens=frozenset({"pat-na1-old"}))
+    assert TOKEN not in repr(config)
+    assert "pat-na1-old" not in repr(config)

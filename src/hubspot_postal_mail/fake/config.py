@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 # HubSpot's documented postal-mail properties (the ones an integration can write).
@@ -27,9 +27,10 @@ class FakeConfig:
     """Options of one fake account; every default is what HubSpot's Free tier does."""
 
     # token -> granted scopes (None: every scope). None for the whole map: any non-empty token.
-    tokens: Mapping[str, frozenset[str] | None] | None = None
+    # Kept out of repr so that a failing test's report never shows a token.
+    tokens: Mapping[str, frozenset[str] | None] | None = field(default=None, repr=False)
     # Tokens that HubSpot would answer with EXPIRED_AUTHENTICATION.
-    expired_tokens: frozenset[str] = frozenset()
+    expired_tokens: frozenset[str] = field(default=frozenset(), repr=False)
     unique_properties: tuple[str, ...] = (DEFAULT_UNIQUE_PROPERTY,)
     extra_properties: tuple[str, ...] = ()
     # (requests, seconds) per token in a rolling window: HubSpot's TEN_SECONDLY_ROLLING policy.
