@@ -108,6 +108,11 @@ def main() -> None:
     help="Share of requests whose connection is closed without an answer.",
 )
 @click.option(
+    "--drop-after-write",
+    is_flag=True,
+    help="Process dropped requests before closing: records are written, the answer is lost.",
+)
+@click.option(
     "--latency",
     default=0.0,
     type=click.FloatRange(min=0),
@@ -146,6 +151,7 @@ def fake_server(
     daily_limit: int,
     fault_rate: float,
     drop_rate: float,
+    drop_after_write: bool,
     latency: float,
     retry_after: int | None,
     seed: int | None,
@@ -171,6 +177,7 @@ def fake_server(
             daily_limit=daily_limit or None,
             fault_rate=fault_rate,
             drop_rate=drop_rate,
+            drop_after_write=drop_after_write,
             latency_seconds=latency / 1000,
             retry_after=retry_after,
             seed=seed,

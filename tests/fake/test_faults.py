@@ -62,6 +62,17 @@ async def test_a_dropped_connection_raises_what_httpx_raises_for_one(
     assert [c.status for c in fake.app.calls()] == [None]
 
 
+async def test_a_drop_after_write_loses_only_the_answer(
+    make_fake: Callable[..., Harness],
+) -> None:
+    fake = make_fake(drop_rate=1.0, drop_after_write=True)
+    with pytest.raises(httpx.RemoteProtocolError):
+        await fake.upsert(inputs("a", hs_postal_mail_body="sent once"))
+    record = fake.app.find("external_id", "a")
+    assert record is not None
+    assert record.properties["hs_postal_mail_body"] == "sent once"
+
+
 async def test_latency_delays_each_upsert(
     make_fake: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch
 ) -> None:

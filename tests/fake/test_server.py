@@ -48,6 +48,16 @@ def test_a_dropped_connection_is_a_protocol_error_not_a_500() -> None:
     assert written == {f"r{n}" for n, o in enumerate(outcomes) if o == 200}
 
 
+def test_a_drop_after_write_over_http_writes_then_closes() -> None:
+    config = FakeConfig(drop_rate=1.0, drop_after_write=True)
+    with serve_in_thread(FakeHubSpot(config)) as running:
+        with pytest.raises(httpx.RemoteProtocolError):
+            _post(running, inputs("a"))
+        # The connection is gone, the record is not: a retry would find it and update.
+        assert running.app.find("external_id", "a") is not None
+        assert [c.status for c in running.app.calls()] == [None]
+
+
 def test_control_routes_over_http() -> None:
     with serve_in_thread(FakeHubSpot()) as running:
         _post(running, inputs("a"))

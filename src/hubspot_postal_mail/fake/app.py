@@ -95,8 +95,10 @@ class FakeHubSpot:
         if self.config.latency_seconds:
             await asyncio.sleep(self.config.latency_seconds)
         if fault.drop:
+            if self.config.drop_after_write:
+                await self._app(scope, receive, _discard)  # written, but the answer is lost
             self._record(Call(path, None))
-            await drop_connection(receive, send)
+            await drop_connection(receive, send, body_read=self.config.drop_after_write)
             return
         if fault.status is not None:
             response = _json(fault.status, bodies.server_error(fault.status), self._retry_after())
@@ -176,6 +178,10 @@ def record_json(record: StoredRecord) -> dict[str, Any]:
         "createdAt": timestamp(record.created_at),
         "updatedAt": timestamp(record.updated_at),
     }
+
+
+async def _discard(message: Message) -> None:
+    """A ``send`` that loses the response."""
 
 
 def _json(status: int, body: bodies.Body, headers: dict[str, str] | None = None) -> Response:

@@ -41,6 +41,9 @@ class FakeConfig:
     # Fault injection, each drawn per request from a generator seeded with `seed`.
     fault_rate: float = 0.0
     drop_rate: float = 0.0
+    # Dropped requests are processed (records written) before the connection is closed: the
+    # answer is lost, as when a response dies on the way back, so a retry updates.
+    drop_after_write: bool = False
     latency_seconds: float = 0.0
     # Seconds for a Retry-After header on 429 and injected 5xx answers; None: no header.
     retry_after: int | None = None

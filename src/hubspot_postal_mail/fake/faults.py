@@ -64,18 +64,19 @@ class ConnectionDropped(httpx.RemoteProtocolError):
         super().__init__("Server disconnected without sending a response (fake HubSpot drop).")
 
 
-async def drop_connection(receive: Any, send: Any) -> None:
+async def drop_connection(receive: Any, send: Any, *, body_read: bool = False) -> None:
     """Close the client's connection without sending a byte of the response.
 
     Under uvicorn, ``send`` is bound to the request cycle that owns the asyncio transport;
     closing it and then waiting for ``http.disconnect`` ends the request with no answer
     (raising instead would make uvicorn send a 500). Elsewhere, raise ``ConnectionDropped``.
+    ``body_read``: the app has already consumed the request body.
     """
     transport = getattr(getattr(send, "__self__", None), "transport", None)
     if not isinstance(transport, asyncio.BaseTransport):
         raise ConnectionDropped
+    message: dict[str, Any] = {"type": "http.request", "more_body": not body_read}
     # Read the whole request first: closing with unread bytes would turn the FIN into a reset.
-    message = await receive()
     while message.get("type") == "http.request" and message.get("more_body"):
         message = await receive()
     transport.close()
