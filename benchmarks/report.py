@@ -1,0 +1,303 @@
+"""Markdown tables from the results (``results.json``), and the goals they are read against.
+
+Pure functions of plain data, so that a partial run (``--only memory``) can re-render every
+table from the merged results, and so that the rendering is testable without measuring.
+Goals are reported as figures, met or not; nothing here fails a build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Results = dict[str, Any]
+
+# The goals of issue 7, in one place.
+MAX_CPU_RATIO = 1.5  # client CPU per batch over raw httpx + json
+MIN_OFFICIAL_RATIO = 5.0  # the official client's CPU per batch over ours
+MIN_PACING = 0.95  # fraction of the budget's ceiling, without faults
+MAX_PEAK_MB = 150.0  # peak RSS at 1M records
+MAX_GROWTH = 1.10  # peak RSS at the largest size over the smallest: "flat"
+
+README_START = "<!-- benchmarks:summary:start -->"
+README_END = "<!-- benchmarks:summary:end -->"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> str:
+    """A Markdown table; ``align`` has one letter per column (``l`` or ``r``), default left."""
+    align = align or "l" * len(header)
+    rule = ["---:" if a == "r" else "---" for a in align]
+    lines = [header, rule, *rows]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines) + "\n"
+
+
+def _x(value: float) -> str:
+    return f"{value:.2f}x"
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def client_cost_md(data: Results) -> str:
+    section = data["client_cost"]
+    rows = [
+        [
+            row["name"],
+            f"{row['cpu_ms']:.2f}",
+            f"{row['cpu_low']:.2f}-{row['cpu_high']:.2f}",
+            _x(row["ratio"]),
+            f"{row['wall_ms']:.2f}",
+        ]
+        for row in section["rows"]
+    ]
+    return (
+        "# Client cost: CPU per 100-record batch upsert\n\n"
+        f"Process CPU (`time.process_time`) per batch, median of {section['runs']} runs of "
+        f"{section['batches_per_run']} batches each (one client set up per run, after a "
+        "warm-up run), against one local server answering from memory in a separate process "
+        f"({section['server']}). Lower is better; the ratio is to raw httpx + json.\n\n"
+        + table(
+            ["client", "CPU ms / batch", "range over runs", "vs floor", "wall ms / batch"],
+            rows,
+            "lrrrr",
+        )
+        + "\nWall time includes the server's answer time; CPU is the client's alone.\n"
+        + _load_note(data, "client_cost")
+    )
+
+
+def pacing_md(data: Results) -> str:
+    section = data["pacing"]
+    rows = [
+        [
+            row["name"],
+            str(row["records"]),
+            f"{row['elapsed_s']:.1f}",
+            f"{row['records_per_s']:.0f} / {row['budget_records_per_s']:.0f}",
+            f"{row['of_ceiling']:.3f}",
+            f"{row['efficiency']:.3f}",
+            str(row["requests"]),
+            str(row["retries"]),
+            str(row["rate_limited"]),
+            str(row["failed"]),
+            str(row["lost"]),
+        ]
+        for row in section["rows"]
+    ]
+    first = section["rows"][0]
+    return (
+        "# Pacing efficiency against the fake HubSpot\n\n"
+        "Run by `benchmarks/resilience_run.py`: `upsert_all` (concurrency "
+        f"{first['concurrency']}, its default) against `hubspot_postal_mail.fake` in a child "
+        "process on 127.0.0.1, both held to the same scaled budget: "
+        f"{first['rate']} requests per {first['window_s']:g} s rolling window "
+        f"(HubSpot's 100 per 10 s, compressed), {first['latency_s'] * 1000:.0f} ms per answer, "
+        "distinct ids, no other client. "
+        "*of ceiling*: records/s over the budget's records/s (100-record batches at the full "
+        "rate). *efficiency*: the least time any client could take for the same records "
+        "(every window full from the start) over the time taken; the stricter of the two. "
+        "*lost*: ids the fake does not hold with the value sent, read back from its store "
+        "after the run.\n\n"
+        + table(
+            [
+                "scenario",
+                "records",
+                "elapsed s",
+                "records/s (budget)",
+                "of ceiling",
+                "efficiency",
+                "requests",
+                "retries",
+                "429s",
+                "failed",
+                "lost",
+            ],
+            rows,
+            "lrrrrrrrrrr",
+        )
+        + _load_note(data, "pacing")
+    )
+
+
+def memory_md(data: Results) -> str:
+    section = data["memory"]
+    rows = [
+        [
+            f"{row['records']:,}",
+            f"{row['file_mb']:.0f}",
+            f"{row['baseline_mb']:.1f}",
+            f"{row['peak_mb']:.1f}",
+            f"{row['peak_mb'] - row['baseline_mb']:.1f}",
+            f"{row['elapsed_s']:.1f}",
+        ]
+        for row in section["rows"]
+    ]
+    return (
+        "# Memory: peak RSS streaming records from JSONL\n\n"
+        "`upsert_all(read_jsonl(path), ...)` (default concurrency, no report file) in a fresh "
+        "process per size; peak RSS is the process's high-water mark (`VmHWM`), read after "
+        "the imports and at the end of the run. (`ru_maxrss` is not used: Linux carries the "
+        "parent's peak into a child across fork and exec, so it would show the benchmark "
+        "runner's size, not the run's.) "
+        f"Server: {section['server']}.\n\n"
+        + table(
+            ["records", "file MB", "after imports MB", "peak MB", "added by the run MB", "wall s"],
+            rows,
+            "rrrrrr",
+        )
+        + _load_note(data, "memory")
+    )
+
+
+def workflow_md(data: Results) -> str:
+    section = data["workflow"]
+    rows = [
+        [
+            row["name"],
+            f"`{row['command']}`",
+            f"{row['wall_s']:.1f}",
+            "timed out" if row["exit_code"] is None else str(row["exit_code"]),
+        ]
+        for row in section["rows"]
+    ]
+    total = sum(row["wall_s"] for row in section["rows"] if row["name"] != "make generate")
+    return (
+        "# Cost of our own workflow\n\n"
+        "Wall time of the command under each Makefile target (`uv sync` not counted). "
+        "Generation runs in a temporary copy of its inputs, so the working tree is not "
+        "rewritten; the other stages read the working tree as it was.\n\n"
+        + table(["stage", "command", "wall s", "exit"], rows, "llrr")
+        + f"\n`make test` stages together (all but `make generate`): {total:.1f} s.\n"
+        + _load_note(data, "workflow")
+    )
+
+
+def _load_note(data: Results, section: str) -> str:
+    load = data.get("meta", {}).get("load", {}).get(section)
+    if not load:
+        return ""
+    return (
+        f"\nMachine load (1-minute average, {data['meta']['cpus']} cores) before and after: "
+        f"{load[0]:.2f} / {load[1]:.2f}.\n"
+    )
+
+
+@dataclass(frozen=True)
+class Goal:
+    goal: str
+    measured: str
+    met: bool
+
+
+def _by_key(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {row["key"]: row for row in rows}
+
+
+def goals(data: Results) -> list[Goal]:
+    """Each goal of issue 7 against what the results say (sections not run are left out)."""
+    found: list[Goal] = []
+    if "client_cost" in data:
+        rows = _by_key(data["client_cost"]["rows"])
+        for key in ("upsert_all", "gen_sync", "gen_async"):
+            found.append(
+                Goal(
+                    f"{rows[key]['name']}: CPU/batch at most {MAX_CPU_RATIO}x raw httpx",
+                    _x(rows[key]["ratio"]),
+                    rows[key]["ratio"] <= MAX_CPU_RATIO,
+                )
+            )
+        official = rows["official"]["cpu_ms"]
+        for key in ("upsert_all", "gen_sync"):
+            times = official / rows[key]["cpu_ms"]
+            found.append(
+                Goal(
+                    f"official client's CPU/batch at least {MIN_OFFICIAL_RATIO:g}x "
+                    f"{rows[key]['name']}'s",
+                    _x(times),
+                    times >= MIN_OFFICIAL_RATIO,
+                )
+            )
+    if "pacing" in data:
+        for row in data["pacing"]["rows"]:
+            found.append(
+                Goal(
+                    f"pacing, {row['name']}: at least {MIN_PACING} of the budget",
+                    f"{row['efficiency']:.3f} ({row['of_ceiling']:.3f} of ceiling)",
+                    row["efficiency"] >= MIN_PACING,
+                )
+            )
+            found.append(
+                Goal(
+                    f"pacing, {row['name']}: zero records lost", str(row["lost"]), row["lost"] == 0
+                )
+            )
+    if "memory" in data:
+        rows_m = data["memory"]["rows"]
+        largest = max(rows_m, key=lambda r: r["records"])
+        found.append(
+            Goal(
+                f"peak RSS at {largest['records']:,} records under {MAX_PEAK_MB:g} MB",
+                f"{largest['peak_mb']:.1f} MB",
+                largest["peak_mb"] < MAX_PEAK_MB,
+            )
+        )
+        peaks = [r["peak_mb"] for r in sorted(rows_m, key=lambda r: r["records"])]
+        growth = peaks[-1] / peaks[0]
+        found.append(
+            Goal(
+                f"peak RSS flat from {rows_m[0]['records']:,} to {largest['records']:,} "
+                f"records (largest/smallest at most {MAX_GROWTH:.2f})",
+                f"{growth:.2f}",
+                growth <= MAX_GROWTH,
+            )
+        )
+    return found
+
+
+def summary_table(data: Results) -> str:
+    rows = [[g.goal, g.measured, _met(g.met)] for g in goals(data)]
+    return table(["goal", "measured", "met"], rows, "lrl")
+
+
+def headline(data: Results) -> str:
+    """CPU per batch side by side: the figure users compare clients on."""
+    if "client_cost" not in data:
+        return ""
+    rows = [
+        [row["name"], f"{row['cpu_ms']:.2f}", _x(row["ratio"])]
+        for row in data["client_cost"]["rows"]
+    ]
+    return table(["client", "CPU ms per 100-record batch", "vs raw httpx"], rows, "lrr")
+
+
+def summary_md(data: Results) -> str:
+    meta = data.get("meta", {})
+    return (
+        "# Benchmarks: summary\n\n"
+        f"Measured {meta.get('date', '?')} on {meta.get('cpus', '?')} cores, Python "
+        f"{meta.get('python', '?')}, by `make bench`. Details: "
+        "[client cost](client_cost.md), [pacing](pacing.md), [memory](memory.md), "
+        "[workflow](workflow.md).\n\n" + headline(data) + "\n## Goals\n\n" + summary_table(data)
+    )
+
+
+def readme_block(data: Results) -> str:
+    """The README's summary, between markers that ``make bench`` rewrites."""
+    return (
+        f"{README_START}\n"
+        + headline(data)
+        + "\n"
+        + summary_table(data)
+        + "\nFull tables and plots: [benchmarks/results/SUMMARY.md]"
+        "(benchmarks/results/SUMMARY.md).\n" + README_END
+    )
+
+
+def replace_block(text: str, block: str) -> str:
+    """``text`` with the marked block replaced; unchanged if the markers are not there."""
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return text
+    return text[:start] + block + text[end + len(README_END) :]

@@ -1,0 +1,83 @@
+"""Tables and goals drawn from results, without measuring anything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks import report
+
+
+def _client_rows(raw: float, ours: float, official: float) -> list[dict[str, Any]]:
+    def row(key: str, cpu: float) -> dict[str, Any]:
+        return {
+            "key": key,
+            "name": key,
+            "cpu_ms": cpu,
+            "cpu_low": cpu * 0.9,
+            "cpu_high": cpu * 1.1,
+            "wall_ms": cpu * 2,
+            "ratio": cpu / raw,
+        }
+
+    return [
+        row("raw", raw),
+        row("gen_sync", ours),
+        row("gen_async", ours),
+        row("upsert_all", ours),
+        row("official", official),
+    ]
+
+
+def _data(ours: float, peak_1m: float) -> report.Results:
+    return {
+        "meta": {"cpus": 2, "load": {"memory": [0.5, 1.5]}},
+        "client_cost": {
+            "runs": 7,
+            "batches_per_run": 50,
+            "server": "s",
+            "rows": _client_rows(3.0, ours, 36.0),
+        },
+        "memory": {
+            "server": "s",
+            "rows": [
+                {"records": n, "file_mb": 1.0, "baseline_mb": 37.0, "peak_mb": p, "elapsed_s": 1.0}
+                for n, p in ((10_000, 47.0), (1_000_000, peak_1m))
+            ],
+        },
+    }
+
+
+def _met(data: report.Results) -> dict[str, bool]:
+    return {goal.goal: goal.met for goal in report.goals(data)}
+
+
+def test_goals_met_and_missed_follow_the_figures() -> None:
+    good = _met(_data(ours=4.0, peak_1m=48.0))
+    assert good
+    assert all(good.values())
+    bad = _met(_data(ours=8.0, peak_1m=160.0))
+    missed = {goal for goal, met in bad.items() if not met}
+    assert any("at most 1.5x raw httpx" in goal for goal in missed)
+    assert any("at least 5x upsert_all" in goal for goal in missed)
+    assert any("under 150 MB" in goal for goal in missed)
+    assert any("flat" in goal for goal in missed)
+
+
+def test_tables_have_one_row_per_result_and_the_load_note() -> None:
+    data = _data(ours=4.0, peak_1m=48.0)
+    text = report.client_cost_md(data)
+    assert text.count("\n| ") == 2 + 5
+    assert "| official | 36.00 |" in text
+    memory = report.memory_md(data)
+    assert "| 1,000,000 |" in memory
+    assert "0.50 / 1.50" in memory
+
+
+def test_readme_block_is_replaced_between_its_markers_only() -> None:
+    text = f"# Title\n\nbefore\n{report.README_START}\nold\n{report.README_END}\nafter\n"
+    updated = report.replace_block(text, report.readme_block(_data(ours=4.0, peak_1m=48.0)))
+    assert updated.startswith("# Title\n\nbefore\n")
+    assert updated.endswith(f"{report.README_END}\nafter\n")
+    assert "old" not in updated
+    assert "benchmarks/results/SUMMARY.md" in updated
+    assert report.replace_block("no markers here\n", "x") == "no markers here\n"
