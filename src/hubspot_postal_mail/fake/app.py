@@ -74,7 +74,12 @@ class FakeHubSpot:
         self._scopes = spec.required_scopes()
         self._shuffle = random.Random(f"{self.config.seed}-shuffle")  # noqa: S311 - not secret
         self._upsert = Upserter(
-            self.config, self._store, spec.request_validator(), now=now, shuffle=self._shuffle
+            self.config,
+            self._store,
+            spec.request_validator(),
+            request_is_valid=spec.request_is_valid(),
+            now=now,
+            shuffle=self._shuffle,
         )
         self._calls: list[Call] = []
         self._calls_lock = threading.Lock()
