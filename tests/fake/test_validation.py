@@ -7,7 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from hubspot_postal_mail import spec
 from tests.fake.conftest import AUTH, PATH, Harness, inputs
 
 
@@ -138,3 +141,29 @@ async def test_an_empty_batch_is_answered_with_no_results(fake: Harness) -> None
     response = await fake.upsert({"inputs": []})
     assert response.status_code == 200
     assert response.json()["results"] == []
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=8,
+)
+_INPUT = st.fixed_dictionaries(
+    {"id": st.text(max_size=4) | _JSON, "properties": st.dictionaries(st.text(max_size=4), _JSON)},
+    optional={"idProperty": st.text(max_size=4) | _JSON, "objectWriteTraceId": _JSON},
+)
+_VALID_INPUT = st.fixed_dictionaries(
+    {"id": st.text(max_size=4), "properties": st.dictionaries(st.text(max_size=4), st.text())},
+    optional={"idProperty": st.text(max_size=4), "objectWriteTraceId": st.text(max_size=4)},
+)
+# Mostly valid inputs with the odd broken one: near misses are where two checkers differ.
+_BODIES = (
+    st.fixed_dictionaries({"inputs": st.lists(_VALID_INPUT | _INPUT, max_size=3) | _JSON}) | _JSON
+)
+
+
+@given(body=_BODIES)
+def test_the_fast_and_the_detailed_request_checks_agree(body: Any) -> None:
+    """The fake answers most requests with the fast check alone; it must never differ."""
+    detailed = not any(True for _ in spec.request_validator().iter_errors(body))
+    assert spec.request_is_valid()(body) is detailed
