@@ -1,13 +1,16 @@
 """The ``postal-mail`` command line. Each command only turns options into calls; the work
-lives in the package's modules."""
+lives in the package's modules (``command.py`` for ``upsert``, ``demo.py``, ``fake/``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
+from rich.console import Console
 
+from hubspot_postal_mail.bulk import DEFAULT_CONCURRENCY
 from hubspot_postal_mail.fake.config import (
     DEFAULT_UNIQUE_PROPERTY,
     ConfigError,
@@ -15,6 +18,7 @@ from hubspot_postal_mail.fake.config import (
     parse_rate_limit,
     parse_token,
 )
+from hubspot_postal_mail.pacing import RateLimit
 
 if TYPE_CHECKING:
     from hubspot_postal_mail.fake.server import RunningFake
@@ -36,10 +40,209 @@ def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Paramet
     return callback
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="hubspot-postal-mail")
 def main() -> None:
-    """Bulk upsert of postal-mail records into HubSpot, and a fake HubSpot to try it on."""
+    """Bulk upsert of postal-mail records into HubSpot, and a fake HubSpot to try it on.
+
+    \b
+    Try it with nothing to sign up for:
+      postal-mail demo
+    Push a file into HubSpot:
+      export HUBSPOT_ACCESS_TOKEN=pat-na1-...
+      postal-mail upsert mail.csv --id-property external_id --report report.jsonl
+    """
+
+
+class _UnusableInput(click.ClickException):
+    """Bad settings or unreadable input, nothing sent: ``Error: ...`` on one line, exit 2."""
+
+    exit_code = 2
+
+
+class _StoppedMidway(click.ClickException):
+    """The input became unreadable after records were sent: exit 3, resumable."""
+
+    exit_code = 3
+
+
+def _failed(message: str, exit_status: int) -> click.ClickException:
+    return _StoppedMidway(message) if exit_status == 3 else _UnusableInput(message)
+
+
+def _consoles() -> tuple[Console, Console]:
+    """stdout for the summary (or --json), stderr for progress, failures and warnings."""
+    return (
+        Console(soft_wrap=True, highlight=False),
+        Console(stderr=True, soft_wrap=True, highlight=False),
+    )
+
+
+def _rate_limit(ctx: click.Context, param: click.Parameter, value: str | None) -> RateLimit | None:
+    if value is None:
+        return None
+    try:
+        return RateLimit.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _exit(ctx: click.Context, status: int) -> NoReturn:
+    ctx.exit(status)
+    raise AssertionError("unreachable")  # pragma: no cover - ctx.exit raises
+
+
+@main.command(
+    "upsert",
+    epilog="""\b
+Examples:
+  export HUBSPOT_ACCESS_TOKEN=pat-na1-...      # scope crm.objects.contacts.write
+  postal-mail upsert mail.csv --id-property external_id --report report.jsonl
+  postal-mail upsert big.jsonl --id-property external_id \\
+      --checkpoint big.ckpt --report big.report.jsonl    # rerun the same line to resume
+  postal-mail upsert mail.csv --id-property external_id --dry-run --report plan.jsonl
+  producer | postal-mail upsert - --id-property external_id --json
+  postal-mail upsert mail.csv --id-property external_id --base-url http://127.0.0.1:8080
+
+\b
+Exit status:
+  0  every record was written
+  1  some records failed (each is in the report, with HubSpot's reason)
+  2  bad usage or unreadable input: nothing was sent
+  3  stopped early (daily limit, auth failure, Ctrl+C): rerun with the same
+     --checkpoint to resume
+""",
+)
+@click.argument("input_path", metavar="INPUT")
+@click.option(
+    "--id-property",
+    required=True,
+    metavar="NAME",
+    help="The unique-value property that identifies a record (its value is the upsert id).",
+)
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="HubSpot's API root. Default: $HUBSPOT_BASE_URL, else https://api.hubapi.com. "
+    "Plain http:// only to 127.0.0.1/localhost (a fake).",
+)
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write one JSON line per input record: line, id, outcome "
+    "(created/updated/failed/skipped), object_id, error.",
+)
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Remember finished records here; rerunning with the same INPUT and FILE resumes.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    metavar="N",
+    help="Requests in flight at once (the rate limit still applies).",
+)
+@click.option(
+    "--rate-limit",
+    callback=_rate_limit,
+    metavar="N/SECONDS",
+    help="Send at most N requests per SECONDS. Default 100/10 (HubSpot's smallest tier); "
+    "lowered at once if HubSpot's headers say less.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Read, validate and batch the input; send nothing. The report says what would be sent.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the summary as one JSON object on stdout."
+)
+@click.pass_context
+def upsert(
+    ctx: click.Context,
+    input_path: str,
+    id_property: str,
+    base_url: str | None,
+    report: Path | None,
+    checkpoint: Path | None,
+    concurrency: int,
+    rate_limit: RateLimit | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Create or update postal-mail records in HubSpot from INPUT, 100 per request.
+
+    INPUT is a .csv file (a header row, then one record per row), a .jsonl file (one JSON
+    object per line), or - for JSON lines on stdin. A record's fields are its properties; the
+    field named by --id-property gives its id. A JSON line already in the API's shape
+    ({"id": ..., "properties": {...}}) is sent as it is.
+
+    The token comes from the HUBSPOT_ACCESS_TOKEN environment variable, never from an option.
+    """
+    from hubspot_postal_mail.command import CommandError, Upsert, UpsertOptions, print_summary
+
+    options = UpsertOptions(
+        input=input_path,
+        id_property=id_property,
+        base_url=base_url,
+        report=report,
+        checkpoint=checkpoint,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        dry_run=dry_run,
+    )
+    out, err = _consoles()
+    try:
+        result = Upsert(options, out=out, err=err).execute()
+    except CommandError as exc:
+        raise _failed(str(exc), exc.exit_status) from None
+    print_summary(out, result.summary, as_json=as_json)
+    _exit(ctx, result.exit_status)
+
+
+@main.command(
+    "demo",
+    epilog="""\b
+Example:
+  postal-mail demo                       # what `make demo` runs
+  postal-mail demo --input examples/postal_mail.csv --output-dir /tmp/demo
+""",
+)
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Records to upsert by external_id. Default: examples/postal_mail.jsonl of this project.",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Where the reports go. Default: a new temporary folder.",
+)
+@click.pass_context
+def demo(ctx: click.Context, input_path: Path | None, output_dir: Path | None) -> None:
+    """Upsert the sample records into a fake HubSpot, twice: nothing to sign up for.
+
+    Starts the fake HubSpot in this process on 127.0.0.1, upserts the examples with a progress
+    bar (the first run creates the records, and shows how bad records are reported), then runs
+    again and shows the same records updated.
+    """
+    from hubspot_postal_mail.command import CommandError
+    from hubspot_postal_mail.demo import find_example, run_demo
+
+    out, err = _consoles()
+    try:
+        status = run_demo(input_path or find_example(), output_dir, out=out, err=err)
+    except CommandError as exc:
+        raise _failed(str(exc), exc.exit_status) from None
+    _exit(ctx, status)
 
 
 @main.command("fake-server")

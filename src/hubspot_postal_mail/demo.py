@@ -1,0 +1,139 @@
+"""``postal-mail demo`` (``make demo``): the whole job on a laptop, with nothing to sign up for.
+
+A fake HubSpot runs in this process on 127.0.0.1; the examples are upserted through the same
+code path as ``postal-mail upsert`` (first run: created, and the bad records reported), then
+again (updated). The fake's rate limit is raised from HubSpot's 100 per 10 s so the demo takes
+seconds, yet stays low enough for the progress bar to be seen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
+
+from .command import EXIT_OK, CommandError, Upsert, UpsertOptions, print_summary
+from .config import Secret
+from .fake.app import FakeHubSpot
+from .fake.config import DEFAULT_UNIQUE_PROPERTY, FakeConfig
+from .fake.server import serve_in_thread
+from .pacing import RateLimit
+
+EXAMPLE = Path("examples", "postal_mail.jsonl")
+# Ours: about 3 s for 3,000 records. The fake allows twice that, so the second run's first
+# requests fit in its window beside the first run's last ones.
+DEMO_RATE = RateLimit(10, 1.0)
+FAKE_RATE = (20, 1.0)
+
+RUNS = (
+    "Run 1: the records are new, so they are created",
+    "Run 2: the same file again, so they are updated",
+)
+
+
+def find_example() -> Path:
+    """The project's example file: from the current folder up, then from this package up."""
+    here = Path.cwd().resolve()
+    for base in (here, *here.parents, *Path(__file__).resolve().parents):
+        candidate = base / EXAMPLE
+        if candidate.is_file():
+            return candidate
+    raise CommandError(f"{EXAMPLE} not found: run from the project's folder, or pass --input FILE")
+
+
+def _shown(path: Path) -> str:
+    """A short name for messages: relative to the current folder when inside it."""
+    try:
+        return os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd()) else str(path)
+    except ValueError:
+        return str(path)
+
+
+def run_demo(source: Path, output_dir: Path | None, *, out: Console, err: Console) -> int:
+    """Both runs against a fresh fake; the exit status is 0 unless a run was stopped."""
+    folder = output_dir or Path(tempfile.mkdtemp(prefix="postal-mail-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    config = FakeConfig(rate_limit=FAKE_RATE, daily_limit=None)
+    with serve_in_thread(FakeHubSpot(config)) as fake:
+        out.print(
+            Text.assemble(
+                ("A fake HubSpot is listening on ", "bold"),
+                (fake.base_url, "bold cyan"),
+                (
+                    f" (in this process; it allows {FAKE_RATE[0]} requests per "
+                    f"{FAKE_RATE[1]:g} s, and we send at most {DEMO_RATE.requests})",
+                    "",
+                ),
+            ),
+            soft_wrap=True,
+        )
+        for number, title in enumerate(RUNS, start=1):
+            out.print()
+            out.rule(Text(title, style="bold"), align="left")
+            options = UpsertOptions(
+                input=_shown(source),
+                id_property=DEFAULT_UNIQUE_PROPERTY,
+                base_url=fake.base_url,
+                report=folder / f"run{number}.report.jsonl",
+                rate_limit=DEMO_RATE,
+                token=Secret(fake.token),
+            )
+            result = Upsert(options, out=out, err=err).execute()
+            print_summary(out, result.summary, as_json=False)
+            if result.report.stopped is not None:
+                return result.exit_status
+        repeated = _repeated_ids(folder / "run1.report.jsonl")
+        out.print()
+        out.print(_sample(fake.app, repeated[:1]), soft_wrap=True)
+        if repeated:
+            out.print(
+                f"{repeated[0]} appears more than once in the input: "
+                "the value of its last line is the one HubSpot keeps.",
+                soft_wrap=True,
+                markup=False,
+            )
+    out.print()
+    out.print(
+        f"Reports: {folder}/run1.report.jsonl and run2.report.jsonl (one JSON line per record).",
+        soft_wrap=True,
+        markup=False,
+    )
+    out.print(
+        "Against real HubSpot: export HUBSPOT_ACCESS_TOKEN=pat-..., then\n"
+        "  postal-mail upsert your.csv --id-property <your unique property> --report report.jsonl"
+        "\n(see README.md; postal-mail upsert --help)",
+        soft_wrap=True,
+        markup=False,
+    )
+    return EXIT_OK
+
+
+def _repeated_ids(report: Path) -> list[str]:
+    """Ids written more than once in a run (the input repeats them), in input order."""
+    written: dict[str, int] = {}
+    with report.open(encoding="utf-8") as lines:
+        for text in lines:
+            entry = json.loads(text)
+            if entry["outcome"] in ("created", "updated"):
+                written[entry["id"]] = written.get(entry["id"], 0) + 1
+    return [key for key, times in written.items() if times > 1]
+
+
+def _sample(app: FakeHubSpot, extra: list[str]) -> Text:
+    """A few records as the fake now holds them: created by run 1, modified by run 2."""
+    stored = app.records()
+    picked = stored[:2]
+    picked += [r for key in extra if (r := app.find(DEFAULT_UNIQUE_PROPERTY, key)) is not None]
+    text = Text(f"The fake now holds {len(stored)} records, for example:", style="bold")
+    for record in picked:
+        text.append(f"\n  {record.properties.get(DEFAULT_UNIQUE_PROPERTY, '')}", style="cyan")
+        text.append(
+            f"  object {record.id}, created {record.created_at:%H:%M:%S}, "
+            f"modified {record.updated_at:%H:%M:%S}: "
+            f"{record.properties.get('hs_postal_mail_body', '')!r}"
+        )
+    return text

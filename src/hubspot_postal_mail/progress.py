@@ -1,0 +1,184 @@
+"""A run's progress for people: a live bar on a terminal, plain periodic lines otherwise.
+
+Both views take the runtime's :class:`~hubspot_postal_mail.bulk.Progress` snapshots. The bar is
+rich's; the lines suit logs and CI (one every few seconds, and one at the end). The total, when
+known, comes from a cheap count of the input's lines, so the ETA is an estimate.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Protocol
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+from rich.progress import Progress as RichProgress
+from rich.text import Text
+
+from .bulk import Progress
+
+PLAIN_INTERVAL_S = 5.0  # seconds between two plain progress lines
+_CHUNK = 1 << 20
+
+
+class ProgressView(Protocol):
+    def update(self, progress: Progress) -> None: ...
+
+    def note(self, text: str) -> None:
+        """A message for the person watching, without breaking the display."""
+
+    def close(self, *, finished: bool) -> None: ...
+
+
+def count_records(path: Path, *, csv: bool) -> int | None:
+    """About how many records a file holds: its non-blank lines, less the CSV header.
+
+    One pass over the bytes, no parsing: a CSV field with a line break in it counts twice.
+    """
+    count = 0
+    blank = True  # the current line has only whitespace so far
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(_CHUNK):
+                count, blank = _count_chunk(chunk, count, blank)
+    except OSError:
+        return None
+    if not blank:
+        count += 1  # a last line without a newline
+    return max(0, count - 1) if csv else count
+
+
+def _count_chunk(chunk: bytes, count: int, blank: bool) -> tuple[int, bool]:
+    parts = chunk.split(b"\n")
+    for part in parts[:-1]:
+        if not (blank and not part.strip()):
+            count += 1
+        blank = True
+    if parts[-1].strip():
+        blank = False
+    return count, blank
+
+
+def _rate(progress: Progress) -> float:
+    """Records finished per second in this run (records a checkpoint skipped do not count)."""
+    return progress.done / progress.elapsed_s if progress.elapsed_s > 0 else 0.0
+
+
+def _eta(progress: Progress, total: int | None) -> str:
+    rate = _rate(progress)
+    left = None if total is None else total - progress.done - progress.resumed
+    if left is None or left <= 0 or rate <= 0:
+        return "-"
+    return _clock(left / rate)
+
+
+def _clock(seconds: float) -> str:
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _counters(progress: Progress) -> str:
+    return (
+        f"{progress.requests} requests, {progress.retries} retries, "
+        f"{progress.rate_limited} rate-limited (429)"
+    )
+
+
+def plain_line(progress: Progress, total: int | None) -> str:
+    """One line of progress, for logs: done, share, rate, ETA, requests, retries, 429s."""
+    position = progress.done + progress.resumed
+    if total:
+        share = min(100, 100 * position // total)
+        where = f"{position} of about {total} records ({share}%)"
+    else:
+        where = f"{position} records"
+    resumed = f" ({progress.resumed} done before)" if progress.resumed else ""
+    eta = _eta(progress, total)
+    return (
+        f"{where}{resumed}, {_rate(progress):.0f} records/s"
+        + (f", ETA {eta}" if eta != "-" else "")
+        + f"; {_counters(progress)}; {progress.failed} failed"
+    )
+
+
+class PeriodicLines:
+    """Plain lines on a console that is not a terminal: at most one per ``interval`` seconds."""
+
+    def __init__(self, console: Console, total: int | None, interval: float | None = None) -> None:
+        self._console = console
+        self._total = total
+        self._interval = PLAIN_INTERVAL_S if interval is None else interval
+        self._last_shown = time.monotonic()
+        self._latest: Progress | None = None
+        self._shown: Progress | None = None
+
+    def update(self, progress: Progress) -> None:
+        self._latest = progress
+        now = time.monotonic()
+        if now - self._last_shown >= self._interval:
+            self._last_shown = now
+            self._show(progress)
+
+    def _show(self, progress: Progress) -> None:
+        self._shown = progress
+        self._console.print(f"progress: {plain_line(progress, self._total)}", soft_wrap=True)
+
+    def note(self, text: str) -> None:
+        self._console.print(text, soft_wrap=True, markup=False)
+
+    def close(self, *, finished: bool) -> None:
+        if self._latest is not None and self._latest is not self._shown:
+            self._show(self._latest)
+
+
+class LiveBar:
+    """rich's progress bar, on a terminal: records, records/s, ETA, requests, retries, 429s."""
+
+    def __init__(self, console: Console, total: int | None, description: str) -> None:
+        self._total = total
+        self._bar = RichProgress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TextColumn("elapsed {task.fields[elapsed]}, ETA {task.fields[eta]}"),
+            TextColumn("[dim]{task.fields[counters]}"),
+            console=console,
+            refresh_per_second=8,
+        )
+        self._task = self._bar.add_task(
+            description, total=total, rate="0 rec/s", elapsed="0:00", eta="-", counters=""
+        )
+        self._position = 0
+        self._bar.start()
+
+    def update(self, progress: Progress) -> None:
+        self._position = progress.done + progress.resumed
+        if self._total is not None and self._position > self._total:
+            self._total = self._position  # the line count was an estimate
+            self._bar.update(self._task, total=self._total)
+        self._bar.update(
+            self._task,
+            completed=self._position,
+            rate=f"{_rate(progress):.0f} rec/s",
+            elapsed=_clock(progress.elapsed_s),
+            eta=_eta(progress, self._total),
+            counters=_counters(progress),
+        )
+
+    def note(self, text: str) -> None:
+        self._bar.console.print(Text(text, style="yellow"), soft_wrap=True)
+
+    def close(self, *, finished: bool) -> None:
+        if finished:
+            self._bar.update(self._task, total=self._position, completed=self._position, eta="-")
+        self._bar.stop()
+
+
+def progress_view(console: Console, total: int | None, description: str) -> ProgressView:
+    """The bar on a terminal, periodic lines elsewhere (a pipe, a log file, CI)."""
+    if console.is_terminal:
+        return LiveBar(console, total, description)
+    return PeriodicLines(console, total)

@@ -1,0 +1,103 @@
+"""The progress views: the live bar on a terminal, plain lines elsewhere, and the cheap count
+of records that gives them a total."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from hubspot_postal_mail import progress
+from hubspot_postal_mail.bulk import Progress
+from hubspot_postal_mail.progress import LiveBar, PeriodicLines, count_records, progress_view
+
+START = Progress(
+    read=0,
+    done=0,
+    created=0,
+    updated=0,
+    failed=0,
+    skipped=0,
+    resumed=0,
+    in_flight=0,
+    requests=0,
+    retries=0,
+    rate_limited=0,
+    elapsed_s=0.0,
+)
+
+
+def console(*, terminal: bool) -> tuple[Console, io.StringIO]:
+    out = io.StringIO()
+    return Console(file=out, force_terminal=terminal, width=160, soft_wrap=True), out
+
+
+def test_a_terminal_gets_the_bar_and_a_pipe_gets_lines() -> None:
+    terminal, _ = console(terminal=True)
+    piped, _ = console(terminal=False)
+    bar = progress_view(terminal, 10, "Upserting")
+    try:
+        assert isinstance(bar, LiveBar)
+    finally:
+        bar.close(finished=False)
+    assert isinstance(progress_view(piped, 10, "Upserting"), PeriodicLines)
+
+
+def test_the_bar_shows_rate_eta_retries_and_429s() -> None:
+    terminal, out = console(terminal=True)
+    bar = LiveBar(terminal, 1000, "Upserting")
+    snapshot = replace(
+        START, read=500, done=400, created=390, failed=10, requests=5, retries=2, elapsed_s=2.0
+    )
+    bar.update(snapshot)
+    bar.close(finished=False)
+    text = out.getvalue()
+    assert "400/1000" in text
+    assert "200 rec/s" in text
+    assert "ETA 0:03" in text  # 600 left at 200 a second
+    assert "5 requests, 2 retries, 0 rate-limited (429)" in text
+
+
+def test_without_a_total_the_bar_has_no_eta() -> None:
+    terminal, out = console(terminal=True)
+    bar = LiveBar(terminal, None, "Upserting")
+    bar.update(replace(START, done=300, elapsed_s=1.0))
+    bar.close(finished=False)
+    assert "ETA -" in out.getvalue()
+    assert "300" in out.getvalue()
+
+
+def test_plain_lines_come_at_most_once_per_interval_and_once_at_the_end() -> None:
+    piped, out = console(terminal=False)
+    lines = PeriodicLines(piped, 400, interval=3600)
+    for done in range(0, 400, 100):
+        lines.update(replace(START, done=done, elapsed_s=1.0 + done / 100))
+    lines.close(finished=True)
+    shown = out.getvalue().splitlines()
+    assert shown == [
+        "progress: 300 of about 400 records (75%), 75 records/s, ETA 0:01; "
+        "0 requests, 0 retries, 0 rate-limited (429); 0 failed"
+    ]
+
+
+def test_records_done_by_an_earlier_run_count_toward_the_total_not_the_rate() -> None:
+    line = progress.plain_line(replace(START, done=100, resumed=800, elapsed_s=1.0), 1000)
+    assert line.startswith("900 of about 1000 records (90%) (800 done before), 100 records/s")
+    assert "ETA 0:01" in line
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1 << 20])
+def test_count_records_counts_non_blank_lines_across_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(progress, "_CHUNK", chunk)
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_bytes(b'{"a": 1}\n\n  \n{"a": 2}\n{"a": 3}')  # blank lines; no final newline
+    assert count_records(jsonl, csv=False) == 3
+    table = tmp_path / "a.csv"
+    table.write_bytes(b"id,x\r\n1,a\r\n2,b\r\n\r\n")
+    assert count_records(table, csv=True) == 2
+    assert count_records(tmp_path / "absent.csv", csv=True) is None

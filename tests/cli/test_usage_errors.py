@@ -1,0 +1,101 @@
+"""Exit status 2: bad usage or unreadable input, said in one line, and nothing sent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hubspot_postal_mail.fake.server import RunningFake
+
+from .conftest import TOKEN, invoke, upsert_args, write_jsonl
+
+Setup = Callable[[Path], list[str]]
+
+
+def _good(tmp: Path) -> Path:
+    return write_jsonl(tmp / "ok.jsonl", [{"external_id": "A-1"}])
+
+
+def _file(name: str, content: bytes) -> Setup:
+    def make(tmp: Path) -> list[str]:
+        (tmp / name).write_bytes(content)
+        return [str(tmp / name)]
+
+    return make
+
+
+CASES: dict[str, tuple[Setup, str]] = {
+    "missing file": (lambda tmp: [str(tmp / "absent.csv")], "absent.csv: No such file"),
+    "a folder": (lambda tmp: [str(tmp)], "expected a .csv or .jsonl file"),
+    "wrong extension": (_file("mail.xlsx", b"PK\x03\x04"), "mail.xlsx: expected a .csv or .jsonl"),
+    "CSV header with a repeated column": (
+        _file("mail.csv", b"external_id,body,body\nA,b,c\n"),
+        "mail.csv: the CSV header has empty or repeated column names",
+    ),
+    "not UTF-8": (_file("mail.jsonl", b'{"external_id": "\xff\xfe"}\n'), "mail.jsonl: not UTF-8"),
+    "bad rate limit": (lambda tmp: [str(_good(tmp)), "--rate-limit", "fast"], "N/SECONDS"),
+    "zero concurrency": (lambda tmp: [str(_good(tmp)), "--concurrency", "0"], "--concurrency"),
+    "report in a missing folder": (
+        lambda tmp: [str(_good(tmp)), "--report", str(tmp / "no" / "r.jsonl")],
+        "does not exist",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_unusable_input_or_options_exit_2_and_send_nothing(
+    hubspot_fake: RunningFake, tmp_path: Path, case: str
+) -> None:
+    setup, complaint = CASES[case]
+    source, *extra = setup(tmp_path)
+    run = invoke(upsert_args(source, hubspot_fake, *extra))
+    assert run.exit_code == 2, run.all_output
+    assert complaint in run.stderr
+    assert "Traceback" not in run.all_output
+    assert run.stdout == ""
+    assert hubspot_fake.app.calls() == []
+
+
+def test_input_errors_are_one_line(hubspot_fake: RunningFake, tmp_path: Path) -> None:
+    run = invoke(upsert_args(tmp_path / "absent.jsonl", hubspot_fake))
+    assert run.stderr.strip().count("\n") == 0
+    assert run.stderr.startswith("Error: ")
+
+
+def test_missing_id_property_is_a_usage_error(tmp_path: Path) -> None:
+    run = invoke(["upsert", str(_good(tmp_path))])
+    assert run.exit_code == 2
+    assert "--id-property" in run.stderr
+
+
+def test_no_token_is_a_usage_error(hubspot_fake: RunningFake, tmp_path: Path) -> None:
+    run = invoke(upsert_args(_good(tmp_path), hubspot_fake), token=None)
+    assert run.exit_code == 2
+    assert "HUBSPOT_ACCESS_TOKEN is not set" in run.stderr
+    assert hubspot_fake.app.calls() == []
+
+
+def test_plain_http_to_a_remote_host_is_refused(tmp_path: Path) -> None:
+    source = _good(tmp_path)
+    run = invoke(["upsert", str(source), "--id-property=x", "--base-url=http://api.example.com"])
+    assert run.exit_code == 2
+    assert "refusing plain http://" in run.stderr
+    assert TOKEN not in run.all_output
+
+
+def test_a_checkpoint_from_another_run_is_refused(
+    hubspot_fake: RunningFake, tmp_path: Path
+) -> None:
+    ckpt = tmp_path / "c.ckpt"
+    source = _good(tmp_path)
+    first = invoke(upsert_args(source, hubspot_fake, "--checkpoint", str(ckpt)))
+    assert first.exit_code == 0
+    calls = len(hubspot_fake.app.calls())
+    args = ["upsert", str(source), "--id-property=other", "--base-url", hubspot_fake.base_url]
+    run = invoke([*args, "--checkpoint", str(ckpt)])
+    assert run.exit_code == 2
+    assert "--checkpoint" in run.stderr
+    assert "another run" in run.stderr
+    assert len(hubspot_fake.app.calls()) == calls
