@@ -10,6 +10,7 @@ export UV_PYTHON_DOWNLOADS := never
         spec-diff update-spec demo bench clean prism
 
 help:
+	@echo "make demo             upsert examples/ into a fake HubSpot started in-process, twice, with progress"
 	@echo "make test             lint, types, drift check, contract tests and tests (what CI runs)"
 	@echo "make generate         regenerate generated_client/ from openapi/"
 	@echo "make check-generated  fail with a diff if generated_client/ or openapi/spec.lock is stale"
@@ -27,6 +28,10 @@ sync: $(UV)
 	$(UV) sync --locked --quiet
 
 test: sync lint typecheck check-generated pytest
+
+# The main job on a laptop: a fake HubSpot on 127.0.0.1, the examples upserted twice.
+demo: sync
+	$(RUN) postal-mail demo
 
 lint: sync
 	$(RUN) ruff check .
