@@ -326,7 +326,7 @@ class Upsert:
         if not failures:
             return
         name = self.options.source_name
-        for result in failures[:FAILURES_SHOWN]:
+        for result in sorted(failures[:FAILURES_SHOWN], key=lambda r: r.line):
             line = self._redact(failure_line(name, result))
             self.err.print(line, soft_wrap=True, markup=False)
         more = report.failed - min(len(failures), FAILURES_SHOWN)

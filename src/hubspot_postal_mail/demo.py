@@ -86,9 +86,9 @@ def run_demo(source: Path, output_dir: Path | None, *, out: Console, err: Consol
             print_summary(out, result.summary, as_json=False)
             if result.report.stopped is not None:
                 return result.exit_status
-        repeated = _repeated_ids(folder / "run1.report.jsonl")
+        first, repeated = _sample_ids(folder / "run1.report.jsonl")
         out.print()
-        out.print(_sample(fake.app, repeated[:1]), soft_wrap=True)
+        out.print(_sample(fake.app, [*first, *repeated[:1]]), soft_wrap=True)
         if repeated:
             out.print(
                 f"{repeated[0]} appears more than once in the input: "
@@ -112,23 +112,22 @@ def run_demo(source: Path, output_dir: Path | None, *, out: Console, err: Consol
     return EXIT_OK
 
 
-def _repeated_ids(report: Path) -> list[str]:
-    """Ids written more than once in a run (the input repeats them), in input order."""
+def _sample_ids(report: Path) -> tuple[list[str], list[str]]:
+    """From a run's report: the first ids written, and the ids written more than once (the
+    input repeats them), both in input order."""
     written: dict[str, int] = {}
     with report.open(encoding="utf-8") as lines:
-        for text in lines:
-            entry = json.loads(text)
-            if entry["outcome"] in ("created", "updated"):
-                written[entry["id"]] = written.get(entry["id"], 0) + 1
-    return [key for key, times in written.items() if times > 1]
+        entries = sorted((json.loads(text) for text in lines), key=lambda e: int(e["line"]))
+    for entry in entries:
+        if entry["outcome"] in ("created", "updated"):
+            written[entry["id"]] = written.get(entry["id"], 0) + 1
+    return list(written)[:2], [key for key, times in written.items() if times > 1]
 
 
-def _sample(app: FakeHubSpot, extra: list[str]) -> Text:
+def _sample(app: FakeHubSpot, keys: list[str]) -> Text:
     """A few records as the fake now holds them: created by run 1, modified by run 2."""
-    stored = app.records()
-    picked = stored[:2]
-    picked += [r for key in extra if (r := app.find(DEFAULT_UNIQUE_PROPERTY, key)) is not None]
-    text = Text(f"The fake now holds {len(stored)} records, for example:", style="bold")
+    picked = [r for key in keys if (r := app.find(DEFAULT_UNIQUE_PROPERTY, key)) is not None]
+    text = Text(f"The fake now holds {len(app.records())} records, for example:", style="bold")
     for record in picked:
         text.append(f"\n  {record.properties.get(DEFAULT_UNIQUE_PROPERTY, '')}", style="cyan")
         text.append(
