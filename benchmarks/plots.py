@@ -40,7 +40,7 @@ def client_cost(data: Results, path: Path) -> None:
         ax.text(r["cpu_high"], y, f"  {r['cpu_ms']:.1f} ms ({r['ratio']:.1f}x)", va="center")
     ax.set_xlabel("process CPU ms per 100-record batch (median, range over runs)")
     ax.set_xlim(0, max(r["cpu_high"] for r in rows) * 1.35)
-    ax.set_title("Client cost per batch upsert, one local server")
+    ax.set_title("Client cost per batch upsert, one local server", pad=16)
     _save(fig, path)
 
 

@@ -149,12 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     stored = args.results / "results.json"
     data: report.Results = json.loads(stored.read_text()) if stored.exists() else {}
     meta = data.setdefault("meta", {})
-    meta.update(
-        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        python=platform.python_version(),
-        cpus=os.cpu_count(),
-        quick=args.quick,
-    )
+    if chosen:  # --only "" re-renders the last results as they are
+        meta.update(
+            date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            python=platform.python_version(),
+            cpus=os.cpu_count(),
+            quick=args.quick,
+        )
     load = meta.setdefault("load", {})
     started = time.perf_counter()
     for section in chosen:
@@ -162,9 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         before = os.getloadavg()[0]
         data[section] = RUNNERS[section](args.quick)
         load[section] = [before, os.getloadavg()[0]]
-    meta["elapsed_s"] = round(time.perf_counter() - started, 1)
+    if chosen:
+        meta["elapsed_s"] = round(time.perf_counter() - started, 1)
     # A quick run is a smoke test: keep the README on real figures.
     write_outputs(data, args.results, None if args.quick else README)
     print(report.summary_md(data))
-    _say(f"done in {meta['elapsed_s']:.0f} s; results in {args.results}")
+    _say(f"done in {time.perf_counter() - started:.0f} s; results in {args.results}")
     return 0
