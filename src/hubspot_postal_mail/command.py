@@ -116,10 +116,7 @@ class _LineTracker:
 
 
 def _input_message(name: str, exc: Exception, after_line: int | None) -> str:
-    if isinstance(exc, UnicodeDecodeError):
-        reason = f"not UTF-8 text ({exc.reason} at byte {exc.start} of a block)"
-    else:
-        reason = str(exc)
+    reason = f"not UTF-8 text ({exc.reason})" if isinstance(exc, UnicodeDecodeError) else str(exc)
     where = f" after line {after_line}" if after_line else ""
     if name in reason and not where:
         return reason

@@ -228,3 +228,23 @@ def test_a_killed_run_resumes_and_every_record_ends_settled_once(
     assert not twice & done_at_kill
     assert all(len(found) <= 2 for found in entries.values())
     assert len(twice) <= 3 * 100
+
+
+def test_input_unreadable_after_records_were_sent_exits_3(
+    hubspot_fake: RunningFake, tmp_path: Path
+) -> None:
+    source = tmp_path / "mail.jsonl"
+    lines = [
+        json.dumps({"external_id": f"U-{i}", "hs_postal_mail_body": "x" * 40}) for i in range(1500)
+    ]
+    source.write_bytes(("\n".join(lines[:1400]) + "\n").encode() + b'{"external_id": "\xff"}\n')
+    ckpt = tmp_path / "c.ckpt"
+    args = upsert_args(source, hubspot_fake, "--checkpoint", str(ckpt))
+
+    midway = invoke([*args, "--concurrency", "1"])  # sends as soon as 100 records are read
+    assert midway.exit_code == 3, midway.all_output
+    message = midway.stderr.strip().splitlines()[-1]  # after the last progress line
+    assert message.startswith(f"Error: {source} after line ")
+    assert "not UTF-8" in message
+    assert f"rerun with --checkpoint {ckpt} to resume" in message
+    assert len(hubspot_fake.app.records()) > 0
