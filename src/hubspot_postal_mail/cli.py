@@ -198,7 +198,7 @@ def upsert(
     )
     out, err = _consoles()
     try:
-        result = Upsert(options, out=out, err=err).execute()
+        result = Upsert(options, err=err).execute()
     except CommandError as exc:
         raise _failed(str(exc), exc.exit_status) from None
     print_summary(out, result.summary, as_json=as_json)
@@ -245,7 +245,17 @@ def demo(ctx: click.Context, input_path: Path | None, output_dir: Path | None) -
     _exit(ctx, status)
 
 
-@main.command("fake-server")
+@main.command(
+    "fake-server",
+    epilog="""\b
+Examples:
+  postal-mail fake-server --port 8080
+  postal-mail fake-server --token pat-test --rate-limit 10/1 --fault-rate 0.05 --seed 1
+  # then, in another shell (any token, unless --token was given):
+  HUBSPOT_ACCESS_TOKEN=pat-test postal-mail upsert mail.csv \\
+      --id-property external_id --base-url http://127.0.0.1:8080
+""",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option(

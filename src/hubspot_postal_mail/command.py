@@ -1,9 +1,10 @@
 """One ``postal-mail upsert`` run: check the settings, open the input, send (or plan) with
 progress, turn Ctrl+C into a resumable stop, and say what happened to every record.
 
-``cli.py`` turns options into :class:`UpsertOptions`; ``demo.py`` builds them itself. Human
-output goes to ``err`` (progress, failures, warnings) and ``out`` (the summary, or the one JSON
-object of ``--json``), so ``postal-mail upsert ... --json | jq`` sees JSON only.
+``cli.py`` turns options into :class:`UpsertOptions`; ``demo.py`` builds them itself. A run
+writes progress, failures and warnings to ``err`` (stderr); the caller prints the summary with
+:func:`print_summary` on stdout (or the one JSON object of ``--json``), so
+``postal-mail upsert ... --json | jq`` sees JSON only.
 """
 
 from __future__ import annotations
@@ -135,9 +136,8 @@ def _check_report_path(path: Path | None) -> None:
 class Upsert:
     """One run; :meth:`execute` returns the report, the exit status and the summary."""
 
-    def __init__(self, options: UpsertOptions, *, out: Console, err: Console) -> None:
+    def __init__(self, options: UpsertOptions, *, err: Console) -> None:
         self.options = options
-        self.out = out
         self.err = err
         self.last: Progress | None = None
         self.interrupted: str | None = None
@@ -191,9 +191,8 @@ class Upsert:
             message = _input_message(opts.source_name, exc, tracker.last_line)
             raise self._stopped_by(message) from None
         except OSError as exc:
-            raise self._stopped_by(
-                redact.redact(f"{exc.strerror or exc}: {exc.filename}")
-            ) from None
+            problem = f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
+            raise self._stopped_by(redact.redact(problem)) from None
         finally:
             logging.getLogger("hubspot_postal_mail").removeHandler(quiet)
             self._view.close(finished=finished)
@@ -204,7 +203,9 @@ class Upsert:
         self._say(report, summary)
         return RunResult(report, status, summary)
 
-    async def _send(self, records: Iterator[SourceLine], token: Secret, base_url: str) -> Any:
+    async def _send(
+        self, records: Iterator[SourceLine], token: Secret, base_url: str
+    ) -> UpsertReport:
         opts = self.options
         loop = asyncio.get_running_loop()
         main = asyncio.current_task()

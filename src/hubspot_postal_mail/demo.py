@@ -82,7 +82,7 @@ def run_demo(source: Path, output_dir: Path | None, *, out: Console, err: Consol
                 rate_limit=DEMO_RATE,
                 token=Secret(fake.token),
             )
-            result = Upsert(options, out=out, err=err).execute()
+            result = Upsert(options, err=err).execute()
             print_summary(out, result.summary, as_json=False)
             if result.report.stopped is not None:
                 return result.exit_status
