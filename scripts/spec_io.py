@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import urllib.parse
 import urllib.request
@@ -10,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from hubspot_postal_mail.config import is_loopback
 
 Document = dict[str, Any]
 
@@ -44,7 +45,7 @@ def read_source(source: str | Path) -> bytes:
     text = str(source)
     parts = urllib.parse.urlsplit(text)
     if parts.scheme in ("http", "https"):
-        if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+        if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
             raise SpecError(f"{source}: plain http is only allowed to loopback; use https")
         try:
             with urllib.request.urlopen(text, timeout=30) as response:  # noqa: S310
@@ -59,15 +60,6 @@ def read_source(source: str | Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise SpecError(f"{source}: cannot read ({exc.strerror})") from None
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _is_windows_drive(scheme: str) -> bool:

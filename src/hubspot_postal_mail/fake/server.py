@@ -4,7 +4,6 @@ the foreground (``postal-mail fake-server``)."""
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import socket
 import threading
 import time
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from hubspot_postal_mail.config import is_loopback
 from hubspot_postal_mail.fake.app import FakeHubSpot
 
 # What tests send when the fake accepts any token: shaped like a private app token.
@@ -41,16 +41,6 @@ class RunningFake:
         if tokens is None:
             return ANY_TOKEN
         return next((t for t, scopes in tokens.items() if scopes is None), next(iter(tokens)))
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _bind(host: str, port: int) -> socket.socket:
