@@ -372,8 +372,8 @@ def fake_server(
     log_level: str,
 ) -> None:
     """Run a fake HubSpot that serves the postal-mail batch upsert, until Ctrl+C."""
-    from hubspot_postal_mail.fake.app import FakeHubSpot
     from hubspot_postal_mail.config import is_loopback
+    from hubspot_postal_mail.fake.app import FakeHubSpot
     from hubspot_postal_mail.fake.server import serve_forever
 
     if not (allow_remote or is_loopback(host)):
