@@ -26,7 +26,7 @@ from benchmarks.records import BATCH
 from benchmarks.stats import ceiling_fraction, ideal_seconds
 from hubspot_postal_mail.bulk import DEFAULT_CONCURRENCY
 
-RESILIENCE_RUN = Path(__file__).resolve().parent / "resilience_run.py"
+RESILIENCE_RUN = "benchmarks.resilience_run"  # run as a module, from the project root
 NO_REPEATS = 10**12  # resilience_run draws ids from this many: no id repeats in the input
 
 
@@ -50,7 +50,8 @@ class Scenario:
     def argv(self, out: Path) -> list[str]:
         return [
             sys.executable,
-            str(RESILIENCE_RUN),
+            "-m",
+            RESILIENCE_RUN,
             f"--records={self.records}",
             f"--distinct={NO_REPEATS}",
             f"--rate={self.rate}",

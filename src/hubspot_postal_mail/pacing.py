@@ -1,12 +1,20 @@
 """One request budget shared by every concurrent worker, kept under HubSpot's rolling window.
 
-HubSpot counts requests in a rolling window (100 per 10 s on the smallest tier), so the budget
-is a sliding-window log: a request may start only when fewer than ``limit`` started in the last
-``window`` seconds. A small safety margin lengthens the window so that network jitter between
-our clock and HubSpot's does not push two window-spaced requests into one window. The budget
-only ever tightens from what HubSpot reports: a lower ``X-HubSpot-RateLimit-Max``, a
-``-Remaining`` below our own count (someone else spends the same app's budget, or a 429
-says the window is full), a ``Retry-After``.
+HubSpot counts requests in a rolling window (100 per 10 s on the smallest tier). It counts a
+request somewhere between our sending it and its answer arriving, so each attempt holds a slot
+from its start until HubSpot has surely forgotten it: a window after the answer, less the
+fastest round trip seen (the fastest path to HubSpot's counter and back), plus a small safety
+margin. A request may start only when fewer than ``limit`` slots are held. So a slow answer,
+which may have been counted late, holds its slot longer; no guess at clock skew is needed. An
+attempt that never reached the counter (a refused or dropped connection, or a 5xx without
+rate-limit headers, sent from in front of it) gives its slot back at once, so retrying such a
+fault costs no budget; an attempt with no answer at all (a timeout) is held as if just counted.
+
+The budget only ever tightens from what HubSpot reports: a lower ``X-HubSpot-RateLimit-Max``;
+a ``-Remaining`` showing more requests in HubSpot's window than ours could explain when it
+counted this one (someone else spends the same app's budget: those are held as phantoms for a
+window); a 429 (the window it reports is full: the budget is filled for that window); a
+``Retry-After``.
 
 No library fits: pyrate-limiter's buckets have fixed rates and cannot take in the server's
 remaining count, and aiolimiter's leaky bucket lets a full burst through at each window edge,
@@ -16,6 +24,7 @@ which a rolling-window server answers with 429s.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import re
 import threading
 import time
@@ -65,20 +74,33 @@ class RateLimit:
 DEFAULT_RATE_LIMIT = RateLimit(100, 10.0)
 
 
+@dataclass(eq=False)
+class Slot:
+    """One attempt's place in the budget, taken before it is sent and handed back after."""
+
+    start: float
+    held: int  # slots held when it started, itself and phantoms included
+    serial: int  # slots taken before it, phantoms included
+
+
 class RequestBudget:
     """The shared budget itself, driven by an explicit clock so every rule is testable.
 
     Not thread-safe: :class:`AsyncPacer` uses it from one event loop, :class:`Pacer` under a lock.
     """
 
-    def __init__(self, rate: RateLimit = DEFAULT_RATE_LIMIT, *, safety: float = 0.01) -> None:
+    def __init__(self, rate: RateLimit = DEFAULT_RATE_LIMIT, *, safety: float = 0.005) -> None:
         if not 0 <= safety < 1:
             raise ValueError("safety must be in [0, 1)")
         self.configured = rate
         self.safety = safety
         self.limit = rate.requests
         self.interval = rate.seconds  # the server's window length we pace against
-        self._starts: deque[float] = deque()
+        self._in_flight: dict[Slot, None] = {}  # sent, not answered; in start order
+        self._answered: deque[float] = deque()  # when each answered attempt's answer came
+        self._fastest: float | None = None  # the fastest round trip of an answered attempt
+        self._frees: list[float] = []  # heap: when each phantom (or unanswered attempt) frees
+        self._taken = 0
         self._blocked_until = float("-inf")
 
     @property
@@ -86,55 +108,112 @@ class RequestBudget:
         """The window we enforce: the interval plus the safety margin."""
         return self.interval * (1 + self.safety)
 
-    def _expire(self, now: float) -> None:
-        edge = now - self.window
-        while self._starts and self._starts[0] <= edge:
-            self._starts.popleft()
-
     def used(self, now: float) -> int:
-        """Requests (and phantom requests) counted in the window ending now."""
-        self._expire(now)
-        return len(self._starts)
+        """Slots held now: attempts in flight or not yet surely forgotten, and phantoms."""
+        # An answered attempt's slot frees a window after its answer less the fastest round
+        # trip: HubSpot counted it by the answer less its way back, and counts the next request
+        # no sooner than the way there after it starts; the fastest round trip seen is no longer
+        # than those two ways. (The fastest so far: it only shrinks, so holds only lengthen.)
+        edge = now - self.window + (self._fastest or 0.0)
+        while self._answered and self._answered[0] <= edge:
+            self._answered.popleft()
+        while self._frees and self._frees[0] <= now:
+            heapq.heappop(self._frees)
+        return len(self._in_flight) + len(self._answered) + len(self._frees)
 
-    def reserve(self, now: float) -> float:
-        """Take a slot and return 0, or return how long to wait before asking again."""
+    def reserve(self, now: float) -> Slot | float:
+        """Take a slot, or return how long to wait before asking again."""
         if now < self._blocked_until:
             return self._blocked_until - now
-        self._expire(now)
-        if len(self._starts) < self.limit:
-            self._starts.append(now)
-            return 0.0
-        return max(self._starts[0] + self.window - now, 1e-6)
+        held = self.used(now)
+        if held < self.limit:
+            slot = Slot(now, held + 1, self._taken)
+            self._taken += 1
+            self._in_flight[slot] = None
+            return slot
+        # No slot frees before its start plus a window; past that, one in flight frees on its
+        # answer: look again shortly.
+        soonest = min(
+            self._answered[0] + self.window - (self._fastest or 0.0)
+            if self._answered
+            else float("inf"),
+            self._frees[0] if self._frees else float("inf"),
+            next(iter(self._in_flight)).start + self.window if self._in_flight else float("inf"),
+        )
+        return soonest - now if soonest > now else self.window / 100
+
+    def release(self, slot: Slot) -> None:
+        """The attempt never reached HubSpot's counter: its slot is free again."""
+        self._in_flight.pop(slot, None)
+
+    def settle(
+        self, slot: Slot, now: float, info: RateLimitInfo | None, *, refused: bool = False
+    ) -> None:
+        """The attempt ended and HubSpot may have counted it: hold its slot until it is forgotten.
+
+        ``info``: the answer's rate-limit headers, None if no answer came (a timeout).
+        ``refused``: a 429 for the rolling window, which says that window is full.
+        """
+        if slot not in self._in_flight:
+            return
+        del self._in_flight[slot]
+        if info is None:
+            self._hold(now + self.window)
+            return
+        rtt = now - slot.start
+        self._fastest = rtt if self._fastest is None else min(self._fastest, rtt)
+        self._answered.append(now)
+        self._adopt(info)
+        self._reconcile(slot, info, now, refused=refused)
 
     def block_until(self, until: float) -> None:
         """No request starts before ``until`` (a Retry-After)."""
         self._blocked_until = max(self._blocked_until, until)
 
-    def observe(self, info: RateLimitInfo, now: float) -> None:
-        """Tighten the budget from one answer's rate-limit headers (never loosen it)."""
+    def _hold(self, until: float) -> None:
+        heapq.heappush(self._frees, until)
+
+    def _adopt(self, info: RateLimitInfo) -> None:
+        """A lower limit from HubSpot (or as much, over another window) replaces ours."""
         if (
             info.max is not None
             and info.interval_s is not None
             and info.max / info.interval_s <= self.limit / self.interval
             and (info.max, info.interval_s) != (self.limit, self.interval)
         ):
-            # The server allows less than (or as much as, over another window) we were
-            # told: pace against its window from now on.
             self.limit, self.interval = info.max, info.interval_s
-        same_window = info.interval_s is None or info.interval_s == self.interval
-        remaining = info.remaining
-        if remaining is None or not same_window:
+
+    def _reconcile(self, slot: Slot, info: RateLimitInfo, now: float, *, refused: bool) -> None:
+        """Fewer slots left at HubSpot than ours allow: someone else spends them; hold phantoms.
+
+        A 429 says HubSpot's window is full now, whatever its length: all but ours (not the
+        refused attempt itself) are someone else's, held for the window it reports. Otherwise
+        ours are compared as HubSpot saw them when it counted this attempt: every request of
+        ours still held when it started, and any started since.
+        """
+        if info.remaining is None:
             return
-        local_left = self.limit - self.used(now)
-        # Our own count includes requests sent after this answer was made, so if HubSpot has
-        # fewer slots left than we think, someone else spends them: count the gap here too,
-        # as if started now.
-        for _ in range(local_left - remaining):
-            self._starts.append(now)
+        if refused:
+            ours = self.used(now) - 1
+            interval = info.interval_s if info.interval_s is not None else self.interval
+        elif info.interval_s in (None, self.interval):
+            ours = slot.held + (self._taken - slot.serial - 1)
+            interval = self.interval
+        else:
+            return
+        until = now + interval * (1 + self.safety)
+        for _ in range(self.limit - ours - info.remaining):
+            self._hold(until)
+            self._taken += 1
 
 
 class AsyncPacer:
-    """The budget for asyncio workers: ``await acquire()`` before each request, FIFO."""
+    """The budget for asyncio workers: ``await acquire()`` before each attempt.
+
+    First attempts queue in FIFO order; a retry goes before all of them (its records have
+    waited already, and the run's end waits for them). The waiter at the head sleeps until the
+    soonest slot frees, or until an attempt gives its slot back, whichever comes first.
+    """
 
     def __init__(
         self,
@@ -146,48 +225,109 @@ class AsyncPacer:
         self.budget = budget
         self._clock = clock
         self._sleep = sleep
-        self._lock = asyncio.Lock()
+        self._turn = asyncio.Lock()
+        self._retry_turn = asyncio.Lock()
+        self._retries = 0  # retries waiting for a slot
+        self._wake = asyncio.Event()  # a slot was given back, or a retry got one
 
-    async def acquire(self) -> None:
-        async with self._lock:
-            while (wait := self.budget.reserve(self._clock())) > 0:
-                await self._sleep(wait)
+    async def acquire(self, *, retry: bool = False) -> Slot:
+        if not retry:
+            async with self._turn:
+                return await self._take(after_retries=True)
+        self._retries += 1
+        try:
+            async with self._retry_turn:
+                return await self._take(after_retries=False)
+        finally:
+            self._retries -= 1
+            self._wake.set()
 
-    def observe(self, info: RateLimitInfo) -> None:
-        self.budget.observe(info, self._clock())
+    async def _take(self, *, after_retries: bool) -> Slot:
+        while True:
+            if after_retries and self._retries:
+                wait = self.budget.window  # woken when the retries have their slots
+            elif isinstance(slot := self.budget.reserve(self._clock()), Slot):
+                return slot
+            else:
+                wait = slot
+            self._wake.clear()
+            sleep = asyncio.ensure_future(self._sleep(wait))
+            woken = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait((sleep, woken), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleep.cancel()
+                woken.cancel()
+
+    def settle(self, slot: Slot, info: RateLimitInfo | None, *, refused: bool = False) -> None:
+        self.budget.settle(slot, self._clock(), info, refused=refused)
+
+    def release(self, slot: Slot) -> None:
+        self.budget.release(slot)
+        self._wake.set()
 
     def block_for(self, seconds: float) -> None:
         self.budget.block_until(self._clock() + seconds)
 
 
 class Pacer:
-    """The budget for threads (the sync transport): ``acquire()`` blocks until a slot is free."""
+    """The budget for threads (the sync transport): ``acquire()`` blocks until a slot is free.
+
+    The same order as :class:`AsyncPacer`: retries first, then first attempts in turn. A waiter
+    wakes when an attempt gives its slot back (unless a ``sleep`` of its own is given, as tests
+    do).
+    """
 
     def __init__(
         self,
         budget: RequestBudget,
         *,
         clock: Clock = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self.budget = budget
         self._clock = clock
-        self._sleep = sleep
-        self._turn = threading.Lock()  # FIFO-ish: one waiter at a time
-        self._state = threading.Lock()  # guards the budget itself
+        self._wake = threading.Event()  # a slot was given back, or a retry got one
+        self._sleep = sleep or self._wake.wait
+        self._turn = threading.Lock()
+        self._retry_turn = threading.Lock()
+        self._retries = 0  # retries waiting for a slot
+        self._state = threading.Lock()  # guards the budget and the fields above
 
-    def acquire(self) -> None:
-        with self._turn:
-            while True:
-                with self._state:
-                    wait = self.budget.reserve(self._clock())
-                if wait <= 0:
-                    return
-                self._sleep(wait)
-
-    def observe(self, info: RateLimitInfo) -> None:
+    def acquire(self, *, retry: bool = False) -> Slot:
+        if not retry:
+            with self._turn:
+                return self._take(after_retries=True)
         with self._state:
-            self.budget.observe(info, self._clock())
+            self._retries += 1
+        try:
+            with self._retry_turn:
+                return self._take(after_retries=False)
+        finally:
+            with self._state:
+                self._retries -= 1
+                self._wake.set()
+
+    def _take(self, *, after_retries: bool) -> Slot:
+        while True:
+            with self._state:
+                if after_retries and self._retries:
+                    wait = self.budget.window  # woken when the retries have their slots
+                elif isinstance(slot := self.budget.reserve(self._clock()), Slot):
+                    return slot
+                else:
+                    wait = slot
+                self._wake.clear()
+            self._sleep(wait)
+
+    def settle(self, slot: Slot, info: RateLimitInfo | None, *, refused: bool = False) -> None:
+        with self._state:
+            self.budget.settle(slot, self._clock(), info, refused=refused)
+
+    def release(self, slot: Slot) -> None:
+        with self._state:
+            self.budget.release(slot)
+            self._wake.set()
 
     def block_for(self, seconds: float) -> None:
         with self._state:

@@ -1,10 +1,10 @@
 """Resilient httpx transports, sync and async, that the generated client sends through.
 
 They wrap the default transports and add, per HTTP attempt: a slot from the shared request
-budget (so retries are paced too), the retry rules of :mod:`.retry_policy` (POST included),
-backoff with jitter or the server's ``Retry-After``, finite timeouts when the caller set none,
-and counters. The retry loop itself is tenacity's; sleep and randomness are injectable so tests
-run without waiting.
+budget (so retries are paced too; an attempt that never reached HubSpot's counter gives it
+back), the retry rules of :mod:`.retry_policy` (POST included), backoff with jitter or the
+server's ``Retry-After``, finite timeouts when the caller set none, and counters. The retry
+loop itself is tenacity's; sleep and randomness are injectable so tests run without waiting.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import tenacity
 
-from .pacing import AsyncPacer, Pacer
+from .pacing import AsyncPacer, Pacer, Slot
 from .retry_policy import (
     Kind,
     RetryPolicy,
@@ -54,6 +54,7 @@ class _Verdict:
 
     kind: Kind = Kind.OK
     retry_after: float | None = None
+    attempts: int = 0
 
 
 class _RetryRules:
@@ -65,7 +66,11 @@ class _RetryRules:
         self.stats = stats
 
     def judge_response(
-        self, response: httpx.Response, verdict: _Verdict, pacer: AsyncPacer | Pacer | None
+        self,
+        response: httpx.Response,
+        verdict: _Verdict,
+        pacer: AsyncPacer | Pacer | None,
+        slot: Slot | None,
     ) -> None:
         """Classify one answer, count it, and tell the shared budget what HubSpot said."""
         body = response.content if response.status_code >= 400 else b""  # read by _attempt
@@ -75,10 +80,27 @@ class _RetryRules:
         )
         if response.status_code == 429:
             self.stats.count_rate_limited()
-        if pacer is not None:
-            pacer.observe(rate_limit_info(response.headers))
-            if verdict.kind is Kind.RATE_LIMITED and verdict.retry_after:
-                pacer.block_for(verdict.retry_after)  # everyone waits, not just this worker
+        if pacer is None or slot is None:
+            return
+        info = rate_limit_info(response.headers)
+        if response.status_code >= 500 and info.max is None and info.remaining is None:
+            pacer.release(slot)  # answered from in front of HubSpot's counter
+            return
+        rate_limited = verdict.kind is Kind.RATE_LIMITED
+        pacer.settle(slot, info, refused=rate_limited and not verdict.retry_after)
+        if rate_limited and verdict.retry_after:
+            pacer.block_for(verdict.retry_after)  # everyone waits, not just this worker
+
+    @staticmethod
+    def unanswered(exc: BaseException, pacer: AsyncPacer | Pacer | None, slot: Slot | None) -> None:
+        """No answer: a slot comes back only if the request surely never reached the counter."""
+        if pacer is None or slot is None:
+            return
+        never_arrived = isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+        if never_arrived or classify_exception(exc) is Kind.NETWORK:
+            pacer.release(slot)
+        else:
+            pacer.settle(slot, None)  # a timeout or a cancel: it may still be counted
 
     def retrying_kwargs(self, verdict: _Verdict) -> dict[str, Any]:
         def retry(state: tenacity.RetryCallState) -> bool:
@@ -142,13 +164,17 @@ class AsyncResilientTransport(httpx.AsyncBaseTransport):
         self._rules = _RetryRules(policy or RetryPolicy(), rng or random.Random(), self.stats)  # noqa: S311 - jitter
 
     async def _attempt(self, request: httpx.Request, verdict: _Verdict) -> httpx.Response:
-        if self.pacer is not None:
-            await self.pacer.acquire()
+        verdict.attempts += 1
+        slot = None if self.pacer is None else await self.pacer.acquire(retry=verdict.attempts > 1)
         self.stats.count_request()
-        response = await self.wrapped.handle_async_request(request)
-        if response.status_code >= 400:
-            await response.aread()  # error bodies are small; reading also frees the connection
-        self._rules.judge_response(response, verdict, self.pacer)
+        try:
+            response = await self.wrapped.handle_async_request(request)
+            if response.status_code >= 400:
+                await response.aread()  # error bodies are small; reading frees the connection
+        except BaseException as exc:
+            self._rules.unanswered(exc, self.pacer, slot)
+            raise
+        self._rules.judge_response(response, verdict, self.pacer, slot)
         return response
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -184,13 +210,17 @@ class ResilientTransport(httpx.BaseTransport):
         self._rules = _RetryRules(policy or RetryPolicy(), rng or random.Random(), self.stats)  # noqa: S311 - jitter
 
     def _attempt(self, request: httpx.Request, verdict: _Verdict) -> httpx.Response:
-        if self.pacer is not None:
-            self.pacer.acquire()
+        verdict.attempts += 1
+        slot = None if self.pacer is None else self.pacer.acquire(retry=verdict.attempts > 1)
         self.stats.count_request()
-        response = self.wrapped.handle_request(request)
-        if response.status_code >= 400:
-            response.read()
-        self._rules.judge_response(response, verdict, self.pacer)
+        try:
+            response = self.wrapped.handle_request(request)
+            if response.status_code >= 400:
+                response.read()
+        except BaseException as exc:
+            self._rules.unanswered(exc, self.pacer, slot)
+            raise
+        self._rules.judge_response(response, verdict, self.pacer, slot)
         return response
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

@@ -19,7 +19,7 @@ from hubspot_postal_mail_client.models import (
 
 from hubspot_postal_mail.client import client_with_transport, resilient_client
 from hubspot_postal_mail.config import Secret
-from hubspot_postal_mail.pacing import AsyncPacer, RateLimit, RequestBudget
+from hubspot_postal_mail.pacing import AsyncPacer, RateLimit, RequestBudget, Slot
 from hubspot_postal_mail.retry_policy import RetryPolicy
 from hubspot_postal_mail.stats import RequestStats
 from hubspot_postal_mail.transport import AsyncResilientTransport, ResilientTransport
@@ -221,7 +221,7 @@ async def test_a_retry_after_on_a_429_pauses_every_worker(
     # until 5 s after the 429 (fake_time: the pacer's own waits).
     assert sleeps.calls == [5.0]
     assert fake_time.slept == [5.0]
-    assert budget.reserve(fake_time.now) == 0.0
+    assert isinstance(budget.reserve(fake_time.now), Slot)
 
 
 @respx.mock
@@ -271,15 +271,76 @@ async def test_finite_timeouts_even_when_the_client_sets_none(sleeps: RecordingS
 
 
 @respx.mock
-async def test_every_attempt_takes_a_slot_from_the_shared_budget(sleeps: RecordingSleep) -> None:
+async def test_every_attempt_hubspot_may_have_counted_holds_a_slot(sleeps: RecordingSleep) -> None:
+    counted = {"X-HubSpot-RateLimit-Max": "100", "X-HubSpot-RateLimit-Remaining": "99"}
     respx.post(UPSERT_URL).mock(
-        side_effect=[error(500, "INTERNAL_ERROR"), error(500), httpx.Response(200, json=OK)]
+        side_effect=[
+            httpx.ReadTimeout("slow"),  # maybe counted: no answer to say otherwise
+            httpx.Response(500, json={"message": "oops"}, headers=counted),
+            httpx.Response(200, json=OK),  # no headers: counted all the same
+        ]
+    )
+    budget = RequestBudget(RateLimit(100, 10.0))
+    pacer = AsyncPacer(budget, clock=lambda: 0.0, sleep=sleeps)
+    await send(sleeps, pacer=pacer)
+    assert budget.used(0.0) == 3
+
+
+@respx.mock
+async def test_attempts_that_never_reached_hubspots_counter_give_their_slots_back(
+    sleeps: RecordingSleep,
+) -> None:
+    respx.post(UPSERT_URL).mock(
+        side_effect=[
+            error(502, "BAD_GATEWAY"),  # no rate-limit headers: from in front of the counter
+            httpx.RemoteProtocolError("Server disconnected without sending a response."),
+            httpx.ConnectError("refused"),
+            httpx.ConnectTimeout("slow"),
+            httpx.Response(200, json=OK),
+        ]
+    )
+    budget = RequestBudget(RateLimit(100, 10.0))
+    pacer = AsyncPacer(budget, clock=lambda: 0.0, sleep=sleeps)
+    await send(sleeps, pacer=pacer)
+    assert budget.used(0.0) == 1
+
+
+@respx.mock
+async def test_a_retry_asks_the_budget_for_a_retry_slot(sleeps: RecordingSleep) -> None:
+    respx.post(UPSERT_URL).mock(side_effect=[error(503), error(503), httpx.Response(200, json=OK)])
+    asked: list[bool] = []
+
+    class Recording(AsyncPacer):
+        async def acquire(self, *, retry: bool = False) -> Slot:
+            asked.append(retry)
+            return await super().acquire(retry=retry)
+
+    await send(sleeps, pacer=Recording(RequestBudget(), clock=lambda: 0.0, sleep=sleeps))
+    assert asked == [False, True, True]
+
+
+@respx.mock
+async def test_a_429_reporting_a_full_window_holds_the_budget_for_that_window(
+    sleeps: RecordingSleep,
+) -> None:
+    full = {
+        "X-HubSpot-RateLimit-Max": "100",
+        "X-HubSpot-RateLimit-Remaining": "0",
+        "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+    }
+    respx.post(UPSERT_URL).mock(
+        side_effect=[too_many("TEN_SECONDLY_ROLLING", **full), httpx.Response(200, json=OK)]
     )
     now = [0.0]
-    budget = RequestBudget(RateLimit(100, 10.0))
-    pacer = AsyncPacer(budget, clock=lambda: now[0], sleep=sleeps)
-    await send(sleeps, pacer=pacer)
-    assert budget.used(now[0]) == 3
+    budget = RequestBudget(RateLimit(5, 1.0), safety=0.0)  # 5/s: tighter than HubSpot, kept
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    pacer = AsyncPacer(budget, clock=lambda: now[0], sleep=sleep)
+    await send(sleeps, pacer=pacer)  # the retry waited for the 429's window, not ours
+    assert (budget.limit, budget.interval) == (5, 1.0)
+    assert now[0] == pytest.approx(10.0)
 
 
 @respx.mock
