@@ -1,16 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.simple_public_object_batch_input_upsert import (
-        SimplePublicObjectBatchInputUpsert,
-    )
-
 
 T = TypeVar("T", bound="BatchInputSimplePublicObjectBatchInputUpsert")
 
@@ -41,10 +35,6 @@ class BatchInputSimplePublicObjectBatchInputUpsert:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.simple_public_object_batch_input_upsert import (
-            SimplePublicObjectBatchInputUpsert,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         inputs = []
         _inputs = d.pop("inputs")
@@ -75,3 +65,8 @@ class BatchInputSimplePublicObjectBatchInputUpsert:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.simple_public_object_batch_input_upsert import (
+    SimplePublicObjectBatchInputUpsert,
+)

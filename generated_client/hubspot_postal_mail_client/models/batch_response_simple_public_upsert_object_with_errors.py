@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,14 +11,6 @@ from ..models.batch_response_simple_public_upsert_object_with_errors_status impo
     BatchResponseSimplePublicUpsertObjectWithErrorsStatus,
 )
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.batch_response_simple_public_upsert_object_with_errors_links import (
-        BatchResponseSimplePublicUpsertObjectWithErrorsLinks,
-    )
-    from ..models.simple_public_upsert_object import SimplePublicUpsertObject
-    from ..models.standard_error import StandardError
-
 
 T = TypeVar("T", bound="BatchResponseSimplePublicUpsertObjectWithErrors")
 
@@ -97,12 +89,6 @@ class BatchResponseSimplePublicUpsertObjectWithErrors:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.batch_response_simple_public_upsert_object_with_errors_links import (
-            BatchResponseSimplePublicUpsertObjectWithErrorsLinks,  # noqa: PLC0415
-        )
-        from ..models.simple_public_upsert_object import SimplePublicUpsertObject  # noqa: PLC0415
-        from ..models.standard_error import StandardError  # noqa: PLC0415
-
         d = dict(src_dict)
         completed_at = datetime.datetime.fromisoformat(d.pop("completedAt"))
 
@@ -171,3 +157,10 @@ class BatchResponseSimplePublicUpsertObjectWithErrors:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.batch_response_simple_public_upsert_object_with_errors_links import (
+    BatchResponseSimplePublicUpsertObjectWithErrorsLinks,
+)
+from ..models.simple_public_upsert_object import SimplePublicUpsertObject
+from ..models.standard_error import StandardError

@@ -1,16 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.error_detail_context_type_0 import ErrorDetailContextType0
-
 
 T = TypeVar("T", bound="ErrorDetail")
 
@@ -31,8 +27,6 @@ class ErrorDetail:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.error_detail_context_type_0 import ErrorDetailContextType0  # noqa: PLC0415
-
         message = self.message
 
         code = self.code
@@ -69,8 +63,6 @@ class ErrorDetail:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.error_detail_context_type_0 import ErrorDetailContextType0  # noqa: PLC0415
-
         d = dict(src_dict)
         message = d.pop("message")
 
@@ -121,3 +113,6 @@ class ErrorDetail:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.error_detail_context_type_0 import ErrorDetailContextType0

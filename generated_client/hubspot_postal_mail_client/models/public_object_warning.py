@@ -1,14 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.public_object_warning_context import PublicObjectWarningContext
-
 
 T = TypeVar("T", bound="PublicObjectWarning")
 
@@ -43,8 +39,6 @@ class PublicObjectWarning:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.public_object_warning_context import PublicObjectWarningContext  # noqa: PLC0415
-
         d = dict(src_dict)
         category = d.pop("category")
 
@@ -76,3 +70,6 @@ class PublicObjectWarning:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.public_object_warning_context import PublicObjectWarningContext

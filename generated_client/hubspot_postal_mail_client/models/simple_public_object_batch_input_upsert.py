@@ -1,18 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.simple_public_object_batch_input_upsert_properties import (
-        SimplePublicObjectBatchInputUpsertProperties,
-    )
-
 
 T = TypeVar("T", bound="SimplePublicObjectBatchInputUpsert")
 
@@ -57,10 +51,6 @@ class SimplePublicObjectBatchInputUpsert:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.simple_public_object_batch_input_upsert_properties import (
-            SimplePublicObjectBatchInputUpsertProperties,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -95,3 +85,8 @@ class SimplePublicObjectBatchInputUpsert:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.simple_public_object_batch_input_upsert_properties import (
+    SimplePublicObjectBatchInputUpsertProperties,
+)

@@ -2,22 +2,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.public_object_warning import PublicObjectWarning
-    from ..models.simple_public_upsert_object_properties import (
-        SimplePublicUpsertObjectProperties,
-    )
-    from ..models.simple_public_upsert_object_properties_with_history import (
-        SimplePublicUpsertObjectPropertiesWithHistory,
-    )
-
 
 T = TypeVar("T", bound="SimplePublicUpsertObject")
 
@@ -109,14 +99,6 @@ class SimplePublicUpsertObject:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.public_object_warning import PublicObjectWarning  # noqa: PLC0415
-        from ..models.simple_public_upsert_object_properties import (
-            SimplePublicUpsertObjectProperties,  # noqa: PLC0415
-        )
-        from ..models.simple_public_upsert_object_properties_with_history import (
-            SimplePublicUpsertObjectPropertiesWithHistory,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         archived = d.pop("archived")
 
@@ -189,3 +171,12 @@ class SimplePublicUpsertObject:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.public_object_warning import PublicObjectWarning
+from ..models.simple_public_upsert_object_properties import (
+    SimplePublicUpsertObjectProperties,
+)
+from ..models.simple_public_upsert_object_properties_with_history import (
+    SimplePublicUpsertObjectPropertiesWithHistory,
+)

@@ -1,19 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.error_detail import ErrorDetail
-    from ..models.standard_error_context import StandardErrorContext
-    from ..models.standard_error_links import StandardErrorLinks
-    from ..models.standard_error_sub_category_type_1 import StandardErrorSubCategoryType1
-
 
 T = TypeVar("T", bound="StandardError")
 
@@ -40,10 +33,6 @@ class StandardError:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.standard_error_sub_category_type_1 import (
-            StandardErrorSubCategoryType1,  # noqa: PLC0415
-        )
-
         category = self.category
 
         message = self.message
@@ -99,13 +88,6 @@ class StandardError:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.error_detail import ErrorDetail  # noqa: PLC0415
-        from ..models.standard_error_context import StandardErrorContext  # noqa: PLC0415
-        from ..models.standard_error_links import StandardErrorLinks  # noqa: PLC0415
-        from ..models.standard_error_sub_category_type_1 import (
-            StandardErrorSubCategoryType1,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         category = d.pop("category")
 
@@ -182,3 +164,9 @@ class StandardError:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.error_detail import ErrorDetail
+from ..models.standard_error_context import StandardErrorContext
+from ..models.standard_error_links import StandardErrorLinks
+from ..models.standard_error_sub_category_type_1 import StandardErrorSubCategoryType1
