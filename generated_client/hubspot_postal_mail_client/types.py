@@ -1,10 +1,10 @@
 """Contains some shared types for properties"""
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from http import HTTPStatus
 from typing import IO, BinaryIO, Generic, Literal, TypeVar
 
-from attrs import define
+from attrs import define, field
 
 
 class Unset:
@@ -43,12 +43,23 @@ T = TypeVar("T")
 
 @define
 class Response(Generic[T]):
-    """A response from an endpoint"""
+    """A response from an endpoint.
+
+    ``parsed`` is read from ``content`` the first time it is asked for (then kept), so a caller
+    that reads ``content`` itself does not pay for models it never uses.
+    """
 
     status_code: HTTPStatus | int
     content: bytes
     headers: MutableMapping[str, str]
-    parsed: T | None
+    _parsed: T | None = None
+    _parse: Callable[[], T | None] | None = field(default=None, repr=False, eq=False)
+
+    @property
+    def parsed(self) -> T | None:
+        if self._parse is not None:
+            self._parsed, self._parse = self._parse(), None
+        return self._parsed
 
 
 def http_status(code: int) -> HTTPStatus | int:

@@ -14,6 +14,7 @@ records are alone. Finished positions go to the checkpoint before their ids are 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -21,7 +22,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 from hubspot_postal_mail_client import AuthenticatedClient
@@ -33,6 +34,7 @@ from hubspot_postal_mail_client.models import (
     Error,
     SimplePublicObjectBatchInputUpsert,
     SimplePublicObjectBatchInputUpsertProperties,
+    StandardError,
 )
 from hubspot_postal_mail_client.types import Response, Unset
 
@@ -88,6 +90,15 @@ class Progress:
 class _Item:
     seq: int  # 0-based position in the input: the checkpoint key and the trace id
     rec: UpsertInput
+
+
+class _Written(NamedTuple):
+    """What the runtime needs of one result: which input wrote it, and how."""
+
+    trace: object  # objectWriteTraceId, if any
+    key: object  # the unique property's value, if any
+    object_id: str
+    new: bool
 
 
 @dataclass
@@ -299,35 +310,55 @@ class _Run:
         return left.merge(right)
 
     def _map_answer(self, items: list[_Item], response: Response[BatchAnswer]) -> _Sent:
-        """200, 207 and 200-with-errors alike: results and errors back to their inputs."""
-        parsed = response.parsed
+        """200, 207 and 200-with-errors alike: results and errors back to their inputs.
+
+        An answer without errors, the usual one, is read straight from its JSON: only the few
+        fields needed here, not a model for each of a hundred results. Any other answer goes
+        through the generated models.
+        """
         status = int(response.status_code)
-        if not isinstance(
-            parsed,
-            BatchResponseSimplePublicUpsertObject | BatchResponseSimplePublicUpsertObjectWithErrors,
-        ):
-            error = RecordError(
-                "UNPARSABLE_RESPONSE", f"HTTP {status} with a body that could not be read", status
-            )
-            return _Sent().fail(items, error, final=False)
+        written = self._plain_results(response.content)
+        failures: list[StandardError] = []
+        if written is None:
+            parsed = response.parsed
+            if not isinstance(
+                parsed,
+                BatchResponseSimplePublicUpsertObject
+                | BatchResponseSimplePublicUpsertObjectWithErrors,
+            ):
+                error = RecordError(
+                    "UNPARSABLE_RESPONSE",
+                    f"HTTP {status} with a body that could not be read",
+                    status,
+                )
+                return _Sent().fail(items, error, final=False)
+            written = [
+                _Written(
+                    result.object_write_trace_id,
+                    result.properties.additional_properties.get(self.id_property),
+                    result.id,
+                    result.new,
+                )
+                for result in parsed.results
+            ]
+            failures = [] if isinstance(parsed.errors, Unset) else parsed.errors
         by_trace = {str(item.seq): item for item in items}
         by_id = {item.rec.id: item for item in items}
         settled: dict[int, tuple[_Item, RecordResult, bool]] = {}
-        for result in parsed.results:
-            trace = result.object_write_trace_id
-            item = by_trace.get(trace) if isinstance(trace, str) else None
+        for result in written:
+            item = by_trace.get(result.trace) if isinstance(result.trace, str) else None
             if item is None:
-                item = by_id.get(str(result.properties.additional_properties.get(self.id_property)))
+                item = by_id.get(str(result.key))
             if item is None or item.seq in settled:
                 continue
             outcome = Outcome.CREATED if result.new else Outcome.UPDATED
             settled[item.seq] = (
                 item,
-                RecordResult(item.rec.line, item.rec.id, outcome, object_id=result.id),
+                RecordResult(item.rec.line, item.rec.id, outcome, object_id=result.object_id),
                 True,
             )
         stray: list[RecordError] = []
-        for failure in [] if isinstance(parsed.errors, Unset) else parsed.errors:
+        for failure in failures:
             error = RecordError(failure.category, self.redact(failure.message), status)
             context = (
                 {} if isinstance(failure.context, Unset) else failure.context.additional_properties
@@ -351,6 +382,28 @@ class _Run:
             )
             sent.fail(missing, error, final=False)
         return sent
+
+    def _plain_results(self, content: bytes) -> list[_Written] | None:
+        """The results of an answer that carries no errors, from its JSON; None for any other."""
+        try:
+            data = json.loads(content)
+        except ValueError:
+            return None
+        results = data.get("results") if isinstance(data, dict) else None
+        if not isinstance(results, list) or data.get("errors"):
+            return None
+        written = []
+        for result in results:
+            properties = result.get("properties") if isinstance(result, dict) else None
+            if not (
+                isinstance(properties, dict)
+                and isinstance(object_id := result.get("id"), str)
+                and isinstance(new := result.get("new"), bool)
+            ):
+                return None  # not the shape we expect: the models decide what it is
+            key = properties.get(self.id_property)
+            written.append(_Written(result.get("objectWriteTraceId"), key, object_id, new))
+        return written
 
     # -- settling ----------------------------------------------------------------------------
 

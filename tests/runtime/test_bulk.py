@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from hubspot_postal_mail_client.models import BatchResponseSimplePublicUpsertObject
 
 from hubspot_postal_mail import (
     Outcome,
@@ -127,6 +128,62 @@ def test_results_without_trace_ids_are_mapped_by_id() -> None:
         )
     assert all(r.object_id == hub.object_ids[r.id or ""] for r in results)
     assert len(results) == 30
+
+
+def test_a_plain_200_is_mapped_without_building_a_model_per_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("built a model for a plain answer")
+
+    monkeypatch.setattr(BatchResponseSimplePublicUpsertObject, "from_dict", refuse)
+    hub = MiniHub()
+    report, results = run(hub, records(30))
+    assert (report.created, report.failed) == (30, 0)
+    assert all(r.object_id == hub.object_ids[r.id or ""] for r in results)
+
+
+@pytest.mark.parametrize("missing", ["id", "properties"])
+def test_results_of_another_shape_are_left_to_the_models(missing: str, tmp_path: Path) -> None:
+    """A result without a field the models require: they refuse the answer, so nobody knows what
+    was written; the records fail, but not finally: a rerun sends them again."""
+    hub = MiniHub()
+    inner = hub.handler()
+
+    def reshape(request: httpx.Request) -> httpx.Response:
+        response = inner(request)
+        body = json.loads(response.content)
+        for result in body["results"]:
+            del result[missing]
+        return httpx.Response(response.status_code, json=body)
+
+    results: list[RecordResult] = []
+    checkpoint = tmp_path / "checkpoint"
+    with respx.mock() as mock:
+        mock.post(UPSERT_URL).mock(side_effect=reshape)
+        report = upsert_all(
+            records(5),
+            id_property="external_id",
+            token=TOKEN,
+            base_url=BASE_URL,
+            rate_limit=FAST_BUDGET,
+            report=results.append,
+            checkpoint=checkpoint,
+        )
+    assert {r.outcome for r in results} == {Outcome.FAILED}
+    assert {r.error.category for r in results if r.error} == {"UNPARSABLE_RESPONSE"}
+    assert report.failed == 5
+    with respx.mock() as mock:
+        mock.post(UPSERT_URL).mock(side_effect=inner)
+        rerun = upsert_all(
+            records(5),
+            id_property="external_id",
+            token=TOKEN,
+            base_url=BASE_URL,
+            rate_limit=FAST_BUDGET,
+            checkpoint=checkpoint,
+        )
+    assert (rerun.resumed, rerun.updated) == (0, 5)  # written the first time, too
 
 
 def test_updates_are_reported_as_updates() -> None:

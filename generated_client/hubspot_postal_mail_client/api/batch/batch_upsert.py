@@ -71,11 +71,19 @@ def _parse_known_response(
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[BatchResponseSimplePublicUpsertObject | BatchResponseSimplePublicUpsertObjectWithErrors | Error]:
+    # Parsed when first asked for: a caller that reads `content` itself skips the models. But
+    # when the client raises on unexpected answers, parsed now, so that the call itself raises.
+    def parse() -> (
+        BatchResponseSimplePublicUpsertObject | BatchResponseSimplePublicUpsertObjectWithErrors | Error | None
+    ):
+        return _parse_response(client=client, response=response)
+
     return Response(
         status_code=http_status(response.status_code),
         content=response.content,
         headers=response.headers,
-        parsed=_parse_response(client=client, response=response),
+        parsed=parse() if client.raise_on_unexpected_status else None,
+        parse=None if client.raise_on_unexpected_status else parse,
     )
 
 
