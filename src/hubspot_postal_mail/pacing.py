@@ -99,6 +99,7 @@ class RequestBudget:
         self._in_flight: dict[Slot, None] = {}  # sent, not answered; in start order
         self._answered: deque[float] = deque()  # when each answered attempt's answer came
         self._fastest: float | None = None  # the fastest round trip of an answered attempt
+        self._warm_from: float | None = None  # attempts started from then on show round trips
         self._frees: list[float] = []  # heap: when each phantom (or unanswered attempt) frees
         self._taken = 0
         self._blocked_until = float("-inf")
@@ -127,6 +128,8 @@ class RequestBudget:
             return self._blocked_until - now
         held = self.used(now)
         if held < self.limit:
+            if self._warm_from is None:
+                self._warm_from = now + self.window
             slot = Slot(now, held + 1, self._taken)
             self._taken += 1
             self._in_flight[slot] = None
@@ -160,8 +163,11 @@ class RequestBudget:
         if info is None:
             self._hold(now + self.window)
             return
-        rtt = now - slot.start
-        self._fastest = rtt if self._fastest is None else min(self._fastest, rtt)
+        # The first window's round trips are left out: sent in one burst to a server that had
+        # not seen us yet, they queue behind each other, all slower than its usual fastest.
+        if self._warm_from is not None and slot.start >= self._warm_from:
+            rtt = now - slot.start
+            self._fastest = rtt if self._fastest is None else min(self._fastest, rtt)
         self._answered.append(now)
         self._adopt(info)
         self._reconcile(slot, info, now, refused=refused)

@@ -70,25 +70,38 @@ async def test_the_budget_is_held_across_concurrent_workers(fake_time: FakeTime)
 
 def test_an_answered_slot_frees_a_window_after_the_answer_less_the_fastest_round_trip() -> None:
     budget = RequestBudget(RateLimit(1, 10.0), safety=0.02)
+    # The first window's round trips say nothing of the fastest (see the next test): held
+    # until a window after the answer.
     budget.settle(take(budget, 0.0), 0.5, NO_HEADERS)
-    # The only round trip seen is the fastest: HubSpot counted it by 0.5 at the latest, and
-    # counts the next one no sooner than the way there: free at 0.5 - 0.5 + 10.2.
-    assert wait_at(budget, 1.0) == pytest.approx(9.2)
-    slot = take(budget, 10.2)
+    assert wait_at(budget, 1.0) == pytest.approx(9.7)
+    # The only round trip seen since is the fastest: HubSpot counted the request by 11.2 at
+    # the latest, and counts the next one no sooner than the way there: free at 11.2 - 0.5 +
+    # 10.2, a window after the start.
+    budget.settle(take(budget, 10.7), 11.2, NO_HEADERS)
+    assert wait_at(budget, 20.0) == pytest.approx(0.9)
     # A round trip 0.3 s slower holds its slot 0.3 s past its start's window: it may have been
     # counted that much later.
-    budget.settle(slot, 11.0, NO_HEADERS)
-    assert wait_at(budget, 20.4) == pytest.approx(0.3)
-    take(budget, 20.7)
+    budget.settle(take(budget, 20.9), 21.7, NO_HEADERS)
+    assert wait_at(budget, 31.1) == pytest.approx(0.3)
+    take(budget, 31.4)
+
+
+def test_the_first_windows_round_trips_do_not_count_as_the_fastest() -> None:
+    budget = RequestBudget(RateLimit(2, 1.0), safety=0.0)
+    budget.settle(take(budget, 0.0), 0.25, NO_HEADERS)  # a burst to a cold server: queued
+    budget.settle(take(budget, 0.5), 0.75, NO_HEADERS)
+    assert budget.used(1.5) == 1  # the first: a window after its answer, nothing less
+    assert budget.used(1.75) == 0
 
 
 def test_a_faster_round_trip_lengthens_the_holds_of_earlier_answers() -> None:
     budget = RequestBudget(RateLimit(2, 1.0), safety=0.0)
-    budget.settle(take(budget, 0.0), 0.5, NO_HEADERS)  # the fastest so far: it would free at 1
-    budget.settle(take(budget, 0.5), 0.625, NO_HEADERS)  # now the fastest is 0.125 s
-    assert budget.used(1.25) == 2  # the first is held until 0.5 - 0.125 + 1 = 1.375
-    assert budget.used(1.375) == 1
-    assert budget.used(1.5) == 0
+    budget.settle(take(budget, 0.0), 0.5, NO_HEADERS)  # the first window: held until 1.5
+    budget.settle(take(budget, 1.5), 2.0, NO_HEADERS)  # the fastest so far: it would free at 2.5
+    budget.settle(take(budget, 2.0), 2.125, NO_HEADERS)  # now the fastest is 0.125 s
+    assert budget.used(2.75) == 2  # the second is held until 2.0 - 0.125 + 1 = 2.875
+    assert budget.used(2.875) == 1
+    assert budget.used(3.0) == 0
 
 
 def test_an_attempt_that_never_reached_the_counter_gives_its_slot_back() -> None:
@@ -164,13 +177,14 @@ def test_hubspot_never_counts_more_than_the_limit_in_any_window(
 ) -> None:
     """Workers share one budget; HubSpot counts each attempt somewhere on its way, early or late.
 
-    The first attempt takes the fastest way there and back; every other one is slower by any
-    amount each way, or is lost before the counter (and sent again). Counted attempts are never
-    more than the limit in any window, so HubSpot never answers 429; and its Remaining never
-    shows more than ours explain, so no phantom slot is held without another client.
+    The first attempt started after the first window takes the fastest way there and back;
+    every other one is slower by any amount each way, or is lost before the counter (and sent
+    again). Counted attempts are never more than the limit in any window, so HubSpot never
+    answers 429; and its Remaining never shows more than ours explain, so no phantom slot is
+    held without another client.
     """
-    there, back = fastest
-    trips = [Trip(there, back)] + [Trip(there + x, back + y, lost) for x, y, lost in slower]
+    fast = Trip(*fastest)
+    trips = [fast] + [Trip(fast.there + x, fast.back + y, lost) for x, y, lost in slower]
     budget = RequestBudget(RateLimit(limit, window))
     counted: list[float] = []
     refusals = 0
@@ -178,7 +192,7 @@ def test_hubspot_never_counts_more_than_the_limit_in_any_window(
     events: list[tuple[float, int, int, Arrival | Answer | str]] = [
         (0.0, 2, w, TRY) for w in range(workers)
     ]
-    todo, attempts, serial = requests, 0, workers
+    todo, attempts, serial, fast_sent = requests, 0, workers, False
     while events:
         now, _, _, event = heapq.heappop(events)
         serial += 1
@@ -207,8 +221,11 @@ def test_hubspot_never_counts_more_than_the_limit_in_any_window(
             if not isinstance(slot, Slot):
                 heapq.heappush(events, (now + slot, 2, serial, TRY))
                 continue
-            trip = trips[attempts % len(trips)]
-            attempts += 1
+            if not fast_sent and now >= budget.window:
+                trip, fast_sent = fast, True
+            else:
+                trip = trips[attempts % len(trips)]
+                attempts += 1
             todo -= 1
             heapq.heappush(events, (now + trip.there, 0, serial, Arrival(slot, trip)))
     assert refusals == 0
