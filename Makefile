@@ -82,7 +82,7 @@ bench: sync
 	UV_PROJECT_ENVIRONMENT=$(BENCH_ENV) $(UV) run --locked --quiet --group bench --no-sync \
 		python -m benchmarks $(BENCH_ARGS)
 
-contract-tests: sync
+contract-tests: sync prism
 	$(RUN) pytest contract_tests $(PYTEST_ARGS)
 
 spec-diff: sync
@@ -96,4 +96,4 @@ update-spec: sync
 		$(if $(UPSTREAM_COMMIT),--commit "$(UPSTREAM_COMMIT)")
 
 clean:
-	rm -rf $(TOOLS) .venv .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(TOOLS) .venv .node .mypy_cache .ruff_cache .pytest_cache .hypothesis
