@@ -36,19 +36,17 @@ def records(n: int, *, ids: int | None = None, start: int = 0) -> list[dict[str,
     return [{"external_id": f"E{(i % ids) if ids else i}", "seq": str(i)} for i in range(start, n)]
 
 
+def upsert(data: Any, **options: Any) -> Any:
+    """``upsert_all`` keyed by external_id, against BASE_URL, with a budget that never waits."""
+    settings: dict[str, Any] = {"base_url": BASE_URL, "rate_limit": FAST_BUDGET, **options}
+    return upsert_all(data, id_property="external_id", token=TOKEN, **settings)
+
+
 def run(hub: MiniHub, data: Any, **options: Any) -> tuple[Any, list[RecordResult]]:
     results: list[RecordResult] = []
     with respx.mock(assert_all_called=False) as mock:
         mock.post(UPSERT_URL).mock(side_effect=hub.handler())
-        settings: dict[str, Any] = {"rate_limit": FAST_BUDGET, "retry_policy": FAST, **options}
-        report = upsert_all(
-            data,
-            id_property="external_id",
-            token=TOKEN,
-            base_url=BASE_URL,
-            report=results.append,
-            **settings,
-        )
+        report = upsert(data, report=results.append, **{"retry_policy": FAST, **options})
     return report, results
 
 
@@ -118,12 +116,8 @@ def test_results_without_trace_ids_are_mapped_by_id() -> None:
     results: list[RecordResult] = []
     with respx.mock() as mock:
         mock.post(UPSERT_URL).mock(side_effect=strip_trace_ids)
-        upsert_all(
+        upsert(
             records(30),
-            id_property="external_id",
-            token=TOKEN,
-            base_url=BASE_URL,
-            rate_limit=FAST_BUDGET,
             report=results.append,
         )
     assert all(r.object_id == hub.object_ids[r.id or ""] for r in results)
@@ -161,12 +155,8 @@ def test_results_of_another_shape_are_left_to_the_models(missing: str, tmp_path:
     checkpoint = tmp_path / "checkpoint"
     with respx.mock() as mock:
         mock.post(UPSERT_URL).mock(side_effect=reshape)
-        report = upsert_all(
+        report = upsert(
             records(5),
-            id_property="external_id",
-            token=TOKEN,
-            base_url=BASE_URL,
-            rate_limit=FAST_BUDGET,
             report=results.append,
             checkpoint=checkpoint,
         )
@@ -175,12 +165,8 @@ def test_results_of_another_shape_are_left_to_the_models(missing: str, tmp_path:
     assert report.failed == 5
     with respx.mock() as mock:
         mock.post(UPSERT_URL).mock(side_effect=inner)
-        rerun = upsert_all(
+        rerun = upsert(
             records(5),
-            id_property="external_id",
-            token=TOKEN,
-            base_url=BASE_URL,
-            rate_limit=FAST_BUDGET,
             checkpoint=checkpoint,
         )
     assert (rerun.resumed, rerun.updated) == (0, 5)  # written the first time, too
@@ -234,12 +220,8 @@ def test_a_400_that_names_its_inputs_drops_them_without_bisecting() -> None:
     results: list[RecordResult] = []
     with respx.mock() as mock:
         mock.post(UPSERT_URL).mock(side_effect=refuse_named)
-        report = upsert_all(
+        report = upsert(
             records(10),
-            id_property="external_id",
-            token=TOKEN,
-            base_url=BASE_URL,
-            rate_limit=FAST_BUDGET,
             report=results.append,
         )
     assert report.requests == 2
@@ -254,14 +236,11 @@ def test_same_id_never_twice_in_one_request_and_the_last_occurrence_wins() -> No
     rng = random.Random(5)  # noqa: S311
     data = [{"external_id": f"E{rng.randrange(400)}", "seq": str(i)} for i in range(4000)]
     with serve(hub) as url:
-        report = upsert_all(
+        report = upsert(
             data,
-            id_property="external_id",
-            token=TOKEN,
             base_url=url,
             concurrency=8,
             batch_size=10,  # many small batches in flight at once
-            rate_limit=FAST_BUDGET,
         )
     # The hub answers 400 to a request with a repeated id: none happened.
     assert report.failed == 0
@@ -357,13 +336,9 @@ def test_input_is_read_lazily() -> None:
 
     with respx.mock() as mock:
         mock.post(UPSERT_URL).mock(side_effect=observe)
-        upsert_all(
+        upsert(
             endless(),
-            id_property="external_id",
-            token=TOKEN,
-            base_url=BASE_URL,
             concurrency=2,
-            rate_limit=FAST_BUDGET,
         )
     # A bounded read-ahead (2 * 100 * concurrency), not the whole input, before sending.
     assert read_at_first_request[0] <= 2 * MAX_BATCH * 2
@@ -387,13 +362,9 @@ def test_a_daily_429_stops_the_run_and_leaves_the_rest_resumable(tmp_path: Path)
 
     with respx.mock() as mock:
         mock.post(UPSERT_URL).mock(side_effect=daily_after_two)
-        report = upsert_all(
+        report = upsert(
             data,
-            id_property="external_id",
-            token=TOKEN,
-            base_url=BASE_URL,
             concurrency=1,
-            rate_limit=FAST_BUDGET,
             checkpoint=checkpoint,
         )
     assert report.stopped is not None
@@ -433,12 +404,8 @@ def test_exhausted_retries_fail_the_batch_and_a_rerun_sends_it_again(tmp_path: P
     results_list: list[RecordResult] = []
     with respx.mock() as mock:
         mock.post(UPSERT_URL).mock(side_effect=hub.handler())
-        report = upsert_all(
+        report = upsert(
             records(10),
-            id_property="external_id",
-            token=TOKEN,
-            base_url=BASE_URL,
-            rate_limit=FAST_BUDGET,
             retry_policy=policy,
             checkpoint=checkpoint,
             report=results_list.append,
