@@ -1,10 +1,11 @@
 """Bulk upsert: any number of records, in batches of at most 100, through HubSpot's limits.
 
-One coordinator reads the input lazily and keeps a bounded buffer of pending records, at most
-one per id. A batch takes pending records whose id is not already in flight, so two inputs with
-the same id never share a request, and a record never overtakes an earlier one with its id: the
-last occurrence in the input is the last one written. A record that arrives while an earlier
-one with its id is still pending replaces it (the earlier is reported ``skipped``, superseded).
+One coordinator reads the input lazily and keeps a bounded buffer of pending records, queued
+per id in input order. A batch takes the oldest pending record of each id not already in
+flight, so two inputs with the same id never share a request, and a record never overtakes an
+earlier one with its id: the last occurrence in the input is the last one written. Every
+occurrence is sent (none is coalesced away): if a later one is refused by HubSpot, the value of
+the last accepted one stays, exactly as if the records had been sent one by one.
 
 Each input carries its position as ``objectWriteTraceId``, so 200, 207 and 200-with-errors
 answers map back to records whatever their order; a whole-batch 400 is split until the bad
@@ -18,6 +19,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -163,10 +165,11 @@ class _Run:
         self.report = UpsertReport()
         self.started = time.monotonic()
         self.read = 0
-        self.pending: dict[str, _Item] = {}  # id -> its latest unsent record, first-come order
+        self.pending: dict[str, deque[_Item]] = {}  # id -> its unsent records, in input order
+        self.pending_records = 0
         self.in_flight: set[str] = set()
         self.in_flight_records = 0
-        self.blocked = 0  # pending records whose id is in flight
+        self.blocked = 0  # pending ids that are in flight
         self.unsettled: dict[str, list[int]] = {}  # id -> positions whose retries ran out
         self.to_mark: list[int] = []  # finished positions not yet in the checkpoint
         self.stop: str | None = None
@@ -186,18 +189,17 @@ class _Run:
             self.record(seq, RecordResult(record.line, record.id, Outcome.FAILED, error=error))
             return
         item = _Item(seq, record)
-        earlier = self.pending.get(record.id)
-        self.pending[record.id] = item  # a replaced record keeps its place in the queue
-        if earlier is not None:
-            skipped = RecordResult(
-                earlier.rec.line, earlier.rec.id, Outcome.SKIPPED, superseded_by=record.line
-            )
-            self.record(earlier.seq, skipped)
-        elif record.id in self.in_flight:
+        self.pending_records += 1
+        queue = self.pending.get(record.id)
+        if queue is not None:
+            queue.append(item)  # waits behind the earlier ones with its id
+            return
+        self.pending[record.id] = deque([item])
+        if record.id in self.in_flight:
             self.blocked += 1
 
     def record(self, seq: int, result: RecordResult) -> None:
-        """A final outcome decided without a request (invalid, superseded)."""
+        """A final outcome decided without a request (an invalid record)."""
         self.writer.write(result)
         self.report.add(result)
         self.to_mark.append(seq)
@@ -208,14 +210,20 @@ class _Run:
 
     def take_batch(self) -> list[_Item]:
         batch: list[_Item] = []
-        for key, item in self.pending.items():
+        for key, queue in self.pending.items():
             if key not in self.in_flight:
-                batch.append(item)
+                batch.append(queue[0])
                 if len(batch) >= self.batch_size:
                     break
         for item in batch:
-            del self.pending[item.rec.id]
+            queue = self.pending[item.rec.id]
+            queue.popleft()
+            if queue:
+                self.blocked += 1  # its next record waits for this one
+            else:
+                del self.pending[item.rec.id]
             self.in_flight.add(item.rec.id)
+        self.pending_records -= len(batch)
         self.in_flight_records += len(batch)
         return batch
 
@@ -467,7 +475,9 @@ class _Run:
             while True:
                 if self.stop is None and self.stop_requested and self.stop_requested.is_set():
                     self.stop = STOP_REQUESTED  # send nothing new; let batches in flight finish
-                while not exhausted and self.stop is None and len(self.pending) < self.read_ahead:
+                while (
+                    not exhausted and self.stop is None and self.pending_records < self.read_ahead
+                ):
                     try:
                         raw = await anext(source)
                     except StopAsyncIteration:
@@ -485,7 +495,7 @@ class _Run:
                     and (
                         self.eligible >= self.batch_size
                         or exhausted
-                        or len(self.pending) >= self.read_ahead
+                        or self.pending_records >= self.read_ahead
                     )
                 ):
                     batch = self.take_batch()
@@ -504,7 +514,7 @@ class _Run:
             raise
         finally:
             self.flush_checkpoint()
-        self.report.unfinished += len(self.pending)
+        self.report.unfinished += self.pending_records
         self.report.stopped = self.stop
         return self.report
 

@@ -1,7 +1,7 @@
 """A small, append-only, fsync'd record of which input positions are finished.
 
 A position (0-based index in the input) is written here only once its outcome is final:
-written, rejected by HubSpot, invalid, or superseded by a later record with the same id. The
+written, rejected by HubSpot, invalid, or settled by a later record with the same id. The
 bulk engine writes a batch's positions before it lets the next record with one of those ids be
 sent, so a later occurrence is never marked finished while an earlier one is not: a rerun on the
 same input never sends an older value after a newer one. Records in flight at a kill are not

@@ -368,8 +368,6 @@ def summary_text(summary: dict[str, Any]) -> Text:
         text.append(", ")
         text.append(f"failed {summary['failed']}", style="red" if summary["failed"] else "")
         text.append(f", skipped {summary['skipped']}")
-        if summary["skipped"]:
-            text.append(" (superseded by a later record with the same id)")
         text.append("\n")
         text.append(
             f"  {summary['requests']} requests, {summary['retries']} retries, "

@@ -53,7 +53,6 @@ class RecordResult:
     outcome: Outcome
     object_id: str | None = None
     error: RecordError | None = None
-    superseded_by: int | None = None  # for a skipped record: the line of the later one
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"line": self.line, "id": self.id, "outcome": str(self.outcome)}
@@ -61,8 +60,6 @@ class RecordResult:
             data["object_id"] = self.object_id
         if self.error is not None:
             data["error"] = self.error.to_dict()
-        if self.superseded_by is not None:
-            data["superseded_by"] = self.superseded_by
         return data
 
 
