@@ -27,10 +27,9 @@ from hubspot_postal_mail_client.models import (
 
 from benchmarks.records import BATCH, ID_PROPERTY, api_inputs
 from benchmarks.stats import Summary, summarise
-from hubspot_postal_mail import RateLimit, upsert_all
+from hubspot_postal_mail import UPSERT_PATH, RateLimit, upsert_all
 
 TOKEN = "pat-na1-00000000-0000-4000-8000-000000000000"  # noqa: S105 - a fake, for a local server
-UPSERT_PATH = "/crm/v3/objects/postal_mail/batch/upsert"
 Batches = list[list[dict[str, str]]]
 Runner = Callable[[str, Batches], None]
 

@@ -64,7 +64,7 @@ def child(path: str, base_url: str) -> dict[str, float]:
     from benchmarks.client_cost import TOKEN
     from benchmarks.records import ID_PROPERTY
     from hubspot_postal_mail import RateLimit, upsert_all
-    from hubspot_postal_mail.readers import read_jsonl
+    from hubspot_postal_mail._readers import read_jsonl
 
     baseline = peak_rss_mb()
     started, cpu = time.perf_counter(), time.process_time()

@@ -44,7 +44,7 @@ COMPETITOR_TOKEN = TOKEN  # same app: it shares our rolling window
 FAKE = """
 import sys
 from hubspot_postal_mail.fake import FakeConfig, FakeHubSpot
-from hubspot_postal_mail.fake.server import serve_forever
+from hubspot_postal_mail.fake._server import serve_forever
 rate, fault, drop, latency, seed = sys.argv[1:6]
 config = FakeConfig(
     rate_limit=(int(rate), 1.0), daily_limit=None, fault_rate=float(fault),
@@ -100,9 +100,7 @@ def compete(base_url: str, stop: threading.Event, sent: list[int]) -> None:
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
         while not stop.wait(0.2):
             try:
-                answer = client.post(
-                    "/crm/v3/objects/postal_mail/batch/upsert", json=body, timeout=5
-                )
+                answer = client.post(UPSERT_PATH, json=body, timeout=5)
                 sent[0] += counted(answer)
             except httpx.HTTPError:
                 pass

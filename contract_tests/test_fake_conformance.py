@@ -29,9 +29,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from contract_tests.pinned import PATH, pinned
-from hubspot_postal_mail import spec
+from hubspot_postal_mail import _spec as spec
 from hubspot_postal_mail.fake import FakeConfig, FakeHubSpot
-from hubspot_postal_mail.fake.config import DOCUMENTED_PROPERTIES
+from hubspot_postal_mail.fake._config import DOCUMENTED_PROPERTIES
 
 AUTH = {"Authorization": "Bearer pat-na1-00000000-contract-fake"}
 # HubSpot's rules beyond the schema, as the fake words its refusals of schema-valid bodies.

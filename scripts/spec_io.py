@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from hubspot_postal_mail.config import is_loopback
+from hubspot_postal_mail._config import is_loopback
 
 Document = dict[str, Any]
 

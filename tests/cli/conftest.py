@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from hubspot_postal_mail.cli import main as postal_mail
-from hubspot_postal_mail.fake.server import RunningFake
+from hubspot_postal_mail._cli import main as postal_mail
+from hubspot_postal_mail.fake._server import RunningFake
 
 # Distinctive, so a leak into any output is easy to find.
 TOKEN = "pat-na1-c0ffee00-5ec2-4e7a-9d1b-70ce2b0a5e1e"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hubspot_postal_mail.command import CommandError
-from hubspot_postal_mail.demo import EXAMPLE, find_example
+from hubspot_postal_mail._command import CommandError
+from hubspot_postal_mail._demo import EXAMPLE, find_example
 
 from .conftest import by_line, invoke, read_report, write_jsonl
 
@@ -54,7 +54,7 @@ def test_without_the_example_the_demo_asks_for_input(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("hubspot_postal_mail.demo.__file__", str(tmp_path / "x" / "demo.py"))
+    monkeypatch.setattr("hubspot_postal_mail._demo.__file__", str(tmp_path / "x" / "demo.py"))
     with pytest.raises(CommandError, match="pass --input FILE"):
         find_example()
     run = invoke(["demo"], token=None)

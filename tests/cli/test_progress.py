@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from hubspot_postal_mail import progress
-from hubspot_postal_mail.bulk import Progress
-from hubspot_postal_mail.progress import LiveBar, PeriodicLines, count_records, progress_view
+from hubspot_postal_mail import _progress as progress
+from hubspot_postal_mail._bulk import Progress
+from hubspot_postal_mail._progress import LiveBar, PeriodicLines, count_records, progress_view
 
 START = Progress(
     read=0,

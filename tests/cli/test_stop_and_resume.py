@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from hubspot_postal_mail.checkpoint import Checkpoint
+from hubspot_postal_mail._checkpoint import Checkpoint
 from hubspot_postal_mail.fake import FakeConfig, FakeHubSpot, RunningFake, serve_in_thread
 
 from .conftest import (

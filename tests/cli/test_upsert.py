@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hubspot_postal_mail import progress
-from hubspot_postal_mail.fake.server import RunningFake
+from hubspot_postal_mail import _progress as progress
+from hubspot_postal_mail.fake._server import RunningFake
 
 from .conftest import TOKEN, Factory, body, by_line, invoke, read_report, upsert_args, write_jsonl
 

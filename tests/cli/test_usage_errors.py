@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hubspot_postal_mail.fake.server import RunningFake
+from hubspot_postal_mail.fake._server import RunningFake
 
 from .conftest import TOKEN, invoke, upsert_args, write_jsonl
 

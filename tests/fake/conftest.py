@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hubspot_postal_mail import spec
+from hubspot_postal_mail import _spec as spec
 from hubspot_postal_mail.fake import UPSERT_PATHS, FakeConfig, FakeHubSpot
 
 PATH = UPSERT_PATHS[0]

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from hubspot_postal_mail.cli import main as postal_mail
+from hubspot_postal_mail._cli import main as postal_mail
 from hubspot_postal_mail.fake import FakeConfig
 from tests.fake.conftest import PATH, inputs
 
@@ -30,7 +30,7 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     def fake_serve(app: Any, **kwargs: Any) -> None:
         seen.update(kwargs, config=app.config)
 
-    monkeypatch.setattr("hubspot_postal_mail.fake.server.serve_forever", fake_serve)
+    monkeypatch.setattr("hubspot_postal_mail.fake._server.serve_forever", fake_serve)
     return seen
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from hubspot_postal_mail.fake import ConnectionDropped
-from hubspot_postal_mail.fake.faults import SERVER_ERROR_STATUSES
+from hubspot_postal_mail.fake._faults import SERVER_ERROR_STATUSES
 from tests.fake.conftest import Harness, inputs
 
 

@@ -17,7 +17,7 @@ USER_TEST = textwrap.dedent(
     import httpx
     import pytest
 
-    PATH = "/crm/v3/objects/postal_mail/batch/upsert"
+    from hubspot_postal_mail import UPSERT_PATH as PATH
 
 
     def test_uses_the_fake(hubspot_fake):

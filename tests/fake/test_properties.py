@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from hubspot_postal_mail.fake.config import DOCUMENTED_PROPERTIES
+from hubspot_postal_mail.fake._config import DOCUMENTED_PROPERTIES
 from tests.fake.conftest import Harness, inputs, traced
 
 

@@ -1,5 +1,5 @@
 """Create versus update: ``new``, object ids, timestamps, merged properties, shuffled results,
-and the same operation at the date-versioned path."""
+and the operation served at the pin's path."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from hubspot_postal_mail.fake import UPSERT_PATHS
+from scripts import paths
+from scripts.spec_io import load_document
 from tests.fake.conftest import Harness, ManualClock, inputs
 
 
@@ -69,15 +71,13 @@ async def test_trace_ids_come_back_on_results(fake: Harness) -> None:
     assert result["objectWriteTraceId"] == "row-17"
 
 
-async def test_the_date_versioned_path_is_the_same_operation_on_the_same_records(
-    fake: Harness,
-) -> None:
-    v3, dated = UPSERT_PATHS
-    assert dated == "/crm/objects/2026-03/postal_mail/batch/upsert"
-    created = (await fake.upsert(inputs("a"), path=v3)).json()["results"][0]
-    updated = (await fake.upsert(inputs("a"), path=dated)).json()["results"][0]
-    assert (created["new"], updated["new"]) == (True, False)
-    assert updated["id"] == created["id"]
+async def test_the_fake_serves_the_path_of_the_pin_and_only_that(fake: Harness) -> None:
+    (pinned_path,) = load_document(paths.PIN)["paths"]
+    assert (pinned_path,) == UPSERT_PATHS
+    created = (await fake.upsert(inputs("a"), path=pinned_path)).json()["results"][0]
+    assert created["new"] is True
+    elsewhere = await fake.upsert(inputs("a"), path=pinned_path.replace("/objects/", "/objx/"))
+    assert elsewhere.status_code == 404
 
 
 async def test_changing_a_unique_value_moves_the_record(

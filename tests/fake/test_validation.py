@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hubspot_postal_mail import spec
+from hubspot_postal_mail import _spec as spec
 from tests.fake.conftest import AUTH, PATH, Harness, inputs
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from hubspot_postal_mail import UPSERT_PATH
+
 TOKEN = "pat-na1-7e57c0de-dead-4bee-8f00-123456789abc"
 BASE_URL = "https://api.example.test"
-UPSERT_URL = f"{BASE_URL}/crm/v3/objects/postal_mail/batch/upsert"
+UPSERT_URL = f"{BASE_URL}{UPSERT_PATH}"
 
 
 class RecordingSleep:

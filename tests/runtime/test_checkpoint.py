@@ -17,8 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hubspot_postal_mail import upsert_all
-from hubspot_postal_mail.checkpoint import Checkpoint, CheckpointError, IntervalSet, to_ranges
-from hubspot_postal_mail.readers import read_records
+from hubspot_postal_mail._checkpoint import Checkpoint, CheckpointError, IntervalSet, to_ranges
+from hubspot_postal_mail._readers import read_records
 
 from ._hub import BAD_MARK, MiniHub, serve
 from .conftest import TOKEN
@@ -85,7 +85,7 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path: Path) -> None:
 CHILD = """
 import sys
 from hubspot_postal_mail import upsert_all
-from hubspot_postal_mail.readers import read_records
+from hubspot_postal_mail._readers import read_records
 upsert_all(
     read_records(sys.argv[1]), id_property="external_id", base_url=sys.argv[2],
     checkpoint=sys.argv[3], report=sys.argv[4], concurrency=4, batch_size=10,

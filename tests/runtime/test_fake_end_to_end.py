@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hubspot_postal_mail import Outcome, RecordResult, RetryPolicy, upsert_all
-from hubspot_postal_mail.fake.server import RunningFake
+from hubspot_postal_mail.fake._server import RunningFake
 
 FAST = RetryPolicy(initial_wait=0.01, max_wait=0.05)
 Factory = Callable[..., RunningFake]

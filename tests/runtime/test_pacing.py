@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hubspot_postal_mail.pacing import AsyncPacer, Pacer, RateLimit, RequestBudget, Slot
-from hubspot_postal_mail.retry_policy import RateLimitInfo
+from hubspot_postal_mail._pacing import AsyncPacer, Pacer, RateLimit, RequestBudget, Slot
+from hubspot_postal_mail._retry_policy import RateLimitInfo
 
 from .conftest import FakeTime
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hubspot_postal_mail.readers import InputError, read_csv, read_jsonl, read_records
-from hubspot_postal_mail.records import InvalidRecord, SourceLine, UpsertInput, normalise
+from hubspot_postal_mail._readers import InputError, read_csv, read_jsonl, read_records
+from hubspot_postal_mail._records import InvalidRecord, SourceLine, UpsertInput, normalise
 
 
 def test_jsonl_lines_keep_their_numbers_and_bad_lines_their_reasons(tmp_path: Path) -> None:

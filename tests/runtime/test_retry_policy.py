@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from hubspot_postal_mail.retry_policy import (
+from hubspot_postal_mail._retry_policy import (
     Kind,
     RetryPolicy,
     backoff,

@@ -10,7 +10,7 @@ import pytest
 import respx
 
 from hubspot_postal_mail import RetryPolicy, upsert_all
-from hubspot_postal_mail.config import (
+from hubspot_postal_mail._config import (
     ConfigError,
     RedactingFilter,
     Secret,

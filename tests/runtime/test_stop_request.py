@@ -10,7 +10,7 @@ from pathlib import Path
 import respx
 
 from hubspot_postal_mail import Progress, RetryPolicy, UpsertReport, upsert_all
-from hubspot_postal_mail.bulk import STOP_REQUESTED
+from hubspot_postal_mail._bulk import STOP_REQUESTED
 
 from ._hub import MiniHub
 from .conftest import BASE_URL, TOKEN, UPSERT_URL

@@ -17,12 +17,12 @@ from hubspot_postal_mail_client.models import (
     Error,
 )
 
-from hubspot_postal_mail.client import client_with_transport, resilient_client
-from hubspot_postal_mail.config import Secret
-from hubspot_postal_mail.pacing import AsyncPacer, RateLimit, RequestBudget, Slot
-from hubspot_postal_mail.retry_policy import RetryPolicy
-from hubspot_postal_mail.stats import RequestStats
-from hubspot_postal_mail.transport import AsyncResilientTransport, ResilientTransport
+from hubspot_postal_mail._client import client_with_transport, resilient_client
+from hubspot_postal_mail._config import Secret
+from hubspot_postal_mail._pacing import AsyncPacer, RateLimit, RequestBudget, Slot
+from hubspot_postal_mail._retry_policy import RetryPolicy
+from hubspot_postal_mail._stats import RequestStats
+from hubspot_postal_mail._transport import AsyncResilientTransport, ResilientTransport
 
 from .conftest import BASE_URL, TOKEN, UPSERT_URL, FakeTime, RecordingSleep
 

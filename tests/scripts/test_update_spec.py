@@ -18,8 +18,7 @@ import pytest
 from scripts import generate, paths, update_spec
 from scripts.spec_io import load_document
 from tests.scripts.conftest import tree_bytes
-
-NEW_PATH = "/crm/objects/2026-03/postal_mail/batch/upsert"
+from tests.scripts.upstream import DATED_PATH as NEW_PATH
 
 
 def _passes() -> None:

@@ -9,11 +9,11 @@ The pytest plugin (fixtures ``hubspot_fake`` and ``hubspot_fake_factory``) is re
 when the package is installed; ``postal-mail fake-server`` runs it from the command line.
 """
 
-from hubspot_postal_mail.fake.app import UPSERT_PATHS, Call, FakeHubSpot
-from hubspot_postal_mail.fake.config import ConfigError, FakeConfig
-from hubspot_postal_mail.fake.faults import ConnectionDropped
-from hubspot_postal_mail.fake.server import RunningFake, serve_in_thread
-from hubspot_postal_mail.fake.store import StoredRecord
+from hubspot_postal_mail.fake._app import UPSERT_PATHS, Call, FakeHubSpot
+from hubspot_postal_mail.fake._config import ConfigError, FakeConfig
+from hubspot_postal_mail.fake._faults import ConnectionDropped
+from hubspot_postal_mail.fake._server import RunningFake, serve_in_thread
+from hubspot_postal_mail.fake._store import StoredRecord
 
 __all__ = [
     "UPSERT_PATHS",

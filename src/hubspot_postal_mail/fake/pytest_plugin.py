@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from hubspot_postal_mail.fake.config import FakeConfig
-    from hubspot_postal_mail.fake.server import RunningFake
+    from hubspot_postal_mail.fake._config import FakeConfig
+    from hubspot_postal_mail.fake._server import RunningFake
 
 MARKER = "hubspot_fake"
 
@@ -40,9 +40,9 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def hubspot_fake_factory() -> Iterator[Callable[..., RunningFake]]:
     """Start fakes on demand: ``factory(config)`` or ``factory(**FakeConfig options)``."""
-    from hubspot_postal_mail.fake.app import FakeHubSpot
-    from hubspot_postal_mail.fake.config import FakeConfig
-    from hubspot_postal_mail.fake.server import serve_in_thread
+    from hubspot_postal_mail.fake._app import FakeHubSpot
+    from hubspot_postal_mail.fake._config import FakeConfig
+    from hubspot_postal_mail.fake._server import serve_in_thread
 
     with contextlib.ExitStack() as running:
 

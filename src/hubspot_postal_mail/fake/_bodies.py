@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hubspot_postal_mail.fake.config import OBJECT_TYPE_ID
+from hubspot_postal_mail.fake._config import OBJECT_TYPE_ID
 
 Body = dict[str, Any]
 SCOPES_LINK = "https://developers.hubspot.com/scopes"

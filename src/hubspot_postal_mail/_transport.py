@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import tenacity
 
-from .pacing import AsyncPacer, Pacer, Slot
-from .retry_policy import (
+from ._pacing import AsyncPacer, Pacer, Slot
+from ._retry_policy import (
     Kind,
     RetryPolicy,
     classify_exception,
@@ -31,7 +31,7 @@ from .retry_policy import (
     should_retry,
     wait_seconds,
 )
-from .stats import RequestStats
+from ._stats import RequestStats
 
 log = logging.getLogger("hubspot_postal_mail")  # one logger: see config.LOGGERS
 

@@ -7,7 +7,6 @@ and in an installed wheel alike.
 
 from __future__ import annotations
 
-import copy
 import functools
 import importlib.resources
 from collections.abc import Callable, Mapping
@@ -21,7 +20,6 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 SPEC_RESOURCE = "postal_mail.openapi.yaml"
-UPSERT_PATH = "/crm/v3/objects/postal_mail/batch/upsert"
 # The base URI the document is registered under, so "#/components/..." refs resolve inside it.
 _DOCUMENT_URI = "urn:hubspot-postal-mail:pinned-spec"
 
@@ -37,9 +35,17 @@ def _load() -> Mapping[str, Any]:
     return document
 
 
-def pinned_spec() -> dict[str, Any]:
-    """A fresh copy of the pinned document (callers may change their copy)."""
-    return copy.deepcopy(dict(_load()))
+def _upsert_path(document: Mapping[str, Any]) -> str:
+    """The one POST path of the pin: whatever version HubSpot's path carries, it is read here."""
+    paths = [path for path, item in document.get("paths", {}).items() if "post" in item]
+    if len(paths) != 1:
+        raise RuntimeError(f"{SPEC_RESOURCE}: expected exactly one POST operation, got {paths}")
+    return str(paths[0])
+
+
+# The operation's path, as the pin has it: the one place the runtime, the fake, the CLI, the
+# tests and the benchmarks take it from (a version move is a pin update, nothing else).
+UPSERT_PATH = _upsert_path(_load())
 
 
 def upsert_operation() -> Mapping[str, Any]:

@@ -6,8 +6,8 @@ import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from hubspot_postal_mail.fake import bodies
-from hubspot_postal_mail.fake.config import FakeConfig
+from hubspot_postal_mail.fake import _bodies as bodies
+from hubspot_postal_mail.fake._config import FakeConfig
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from .retry_policy import RateLimitInfo
+from ._retry_policy import RateLimitInfo
 
 Clock = Callable[[], float]
 

@@ -10,18 +10,18 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 from rich.console import Console
 
-from hubspot_postal_mail.bulk import DEFAULT_CONCURRENCY
-from hubspot_postal_mail.fake.config import (
+from hubspot_postal_mail._bulk import DEFAULT_CONCURRENCY
+from hubspot_postal_mail._pacing import RateLimit
+from hubspot_postal_mail.fake._config import (
     DEFAULT_UNIQUE_PROPERTY,
     ConfigError,
     FakeConfig,
     parse_rate_limit,
     parse_token,
 )
-from hubspot_postal_mail.pacing import RateLimit
 
 if TYPE_CHECKING:
-    from hubspot_postal_mail.fake.server import RunningFake
+    from hubspot_postal_mail.fake._server import RunningFake
 
 T = TypeVar("T")
 
@@ -184,7 +184,7 @@ def upsert(
 
     The token comes from the HUBSPOT_ACCESS_TOKEN environment variable, never from an option.
     """
-    from hubspot_postal_mail.command import CommandError, Upsert, UpsertOptions, print_summary
+    from hubspot_postal_mail._command import CommandError, Upsert, UpsertOptions, print_summary
 
     options = UpsertOptions(
         input=input_path,
@@ -234,8 +234,8 @@ def demo(ctx: click.Context, input_path: Path | None, output_dir: Path | None) -
     bar (the first run creates the records, and shows how bad records are reported), then runs
     again and shows the same records updated.
     """
-    from hubspot_postal_mail.command import CommandError
-    from hubspot_postal_mail.demo import find_example, run_demo
+    from hubspot_postal_mail._command import CommandError
+    from hubspot_postal_mail._demo import find_example, run_demo
 
     out, err = _consoles()
     try:
@@ -372,9 +372,9 @@ def fake_server(
     log_level: str,
 ) -> None:
     """Run a fake HubSpot that serves the postal-mail batch upsert, until Ctrl+C."""
-    from hubspot_postal_mail.config import is_loopback
-    from hubspot_postal_mail.fake.app import FakeHubSpot
-    from hubspot_postal_mail.fake.server import serve_forever
+    from hubspot_postal_mail._config import is_loopback
+    from hubspot_postal_mail.fake._app import FakeHubSpot
+    from hubspot_postal_mail.fake._server import serve_forever
 
     if not (allow_remote or is_loopback(host)):
         raise click.BadParameter(
@@ -405,7 +405,7 @@ def fake_server(
 
 
 def _announce(running: RunningFake) -> None:
-    from hubspot_postal_mail.fake.app import CONTROL_PREFIX, UPSERT_PATHS
+    from hubspot_postal_mail.fake._app import CONTROL_PREFIX, UPSERT_PATHS
 
     click.echo(f"Fake HubSpot listening on {running.base_url}", err=True)
     for path in UPSERT_PATHS:

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .bulk import MAX_BATCH, Progress
-from .checkpoint import Checkpoint
-from .records import InvalidRecord, normalise
-from .report import Outcome, RecordError, RecordResult, UpsertReport
+from ._bulk import MAX_BATCH, Progress
+from ._checkpoint import Checkpoint
+from ._records import InvalidRecord, normalise
+from ._report import Outcome, RecordError, RecordResult, UpsertReport
 
 _PROGRESS_EVERY = 500  # records between two progress snapshots
 

@@ -16,12 +16,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from .command import EXIT_OK, CommandError, Upsert, UpsertOptions, print_summary
-from .config import Secret
-from .fake.app import FakeHubSpot
-from .fake.config import DEFAULT_UNIQUE_PROPERTY, FakeConfig
-from .fake.server import serve_in_thread
-from .pacing import RateLimit
+from ._command import EXIT_OK, CommandError, Upsert, UpsertOptions, print_summary
+from ._config import Secret
+from ._pacing import RateLimit
+from .fake._app import FakeHubSpot
+from .fake._config import DEFAULT_UNIQUE_PROPERTY, FakeConfig
+from .fake._server import serve_in_thread
 
 EXAMPLE = Path("examples", "postal_mail.jsonl")
 # Ours: about 3 s for 3,000 records. The fake allows twice that, so the second run's first

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from .records import SourceLine
+from ._records import SourceLine
 
 
 class InputError(ValueError):

@@ -40,16 +40,16 @@ from hubspot_postal_mail_client.models import (
 )
 from hubspot_postal_mail_client.types import Response, Unset
 
-from .checkpoint import Checkpoint
-from .client import client_with_transport
-from .config import Secret, redact_logs, resolve_base_url, resolve_token
-from .pacing import AsyncPacer, RateLimit, RequestBudget
-from .records import InvalidRecord, UpsertInput, normalise
-from .report import Outcome, RecordError, RecordResult, ReportTarget, ReportWriter, UpsertReport
-from .retry_policy import STOPS_RUN, TRANSIENT, Kind, RetryPolicy, classify_exception
-from .retry_policy import classify_status as classify
-from .stats import RequestStats
-from .transport import DEFAULT_TIMEOUT, AsyncResilientTransport
+from ._checkpoint import Checkpoint
+from ._client import client_with_transport
+from ._config import Secret, redact_logs, resolve_base_url, resolve_token
+from ._pacing import AsyncPacer, RateLimit, RequestBudget
+from ._records import InvalidRecord, UpsertInput, normalise
+from ._report import Outcome, RecordError, RecordResult, ReportTarget, ReportWriter, UpsertReport
+from ._retry_policy import STOPS_RUN, TRANSIENT, Kind, RetryPolicy, classify_exception
+from ._retry_policy import classify_status as classify
+from ._stats import RequestStats
+from ._transport import DEFAULT_TIMEOUT, AsyncResilientTransport
 
 log = logging.getLogger("hubspot_postal_mail")  # one logger: see config.LOGGERS
 
@@ -539,7 +539,7 @@ async def aupsert_all(
     """Upsert every record, keyed by the unique property ``id_property``; see the module doc.
 
     ``records``: mappings (flat, or in the API's input shape), generated input models, or
-    :class:`~hubspot_postal_mail.records.SourceLine` from the readers; read lazily.
+    :class:`~hubspot_postal_mail._records.SourceLine` from the readers; read lazily.
     ``rate_limit``: the budget, ``"N/SECONDS"`` (default 100/10, HubSpot's smallest tier).
     ``checkpoint``: a file; rerun with the same input and file to finish what is left.
     ``report``: a path, a text stream or a callable that gets one entry per record.

@@ -22,22 +22,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hubspot_postal_mail import spec
-from hubspot_postal_mail.fake import bodies
-from hubspot_postal_mail.fake.auth import Refusal, authenticate
-from hubspot_postal_mail.fake.config import FakeConfig
-from hubspot_postal_mail.fake.faults import FaultInjector, drop_connection
-from hubspot_postal_mail.fake.limits import RateLimiter
-from hubspot_postal_mail.fake.store import RecordStore, StoredRecord, timestamp
-from hubspot_postal_mail.fake.upsert import Upserter
+from hubspot_postal_mail import _spec as spec
+from hubspot_postal_mail.fake import _bodies as bodies
+from hubspot_postal_mail.fake._auth import Refusal, authenticate
+from hubspot_postal_mail.fake._config import FakeConfig
+from hubspot_postal_mail.fake._faults import FaultInjector, drop_connection
+from hubspot_postal_mail.fake._limits import RateLimiter
+from hubspot_postal_mail.fake._store import RecordStore, StoredRecord, timestamp
+from hubspot_postal_mail.fake._upsert import Upserter
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-# The pinned v3 path, and the same operation in HubSpot's date-versioned API.
-UPSERT_PATHS = (spec.UPSERT_PATH, "/crm/objects/2026-03/postal_mail/batch/upsert")
+# The operation's path, read from the pin (see _spec.UPSERT_PATH): the fake serves exactly what
+# the generated client calls, so a version move needs no change here.
+UPSERT_PATHS = (spec.UPSERT_PATH,)
 # Test-only routes, under a prefix no HubSpot path uses.
 CONTROL_PREFIX = "/_fake"
 

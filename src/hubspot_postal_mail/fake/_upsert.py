@@ -17,9 +17,9 @@ from typing import Any
 
 from jsonschema.protocols import Validator
 
-from hubspot_postal_mail.fake import bodies
-from hubspot_postal_mail.fake.config import READ_ONLY_PROPERTIES, FakeConfig
-from hubspot_postal_mail.fake.store import RecordStore, StoredRecord, Write, timestamp
+from hubspot_postal_mail.fake import _bodies as bodies
+from hubspot_postal_mail.fake._config import READ_ONLY_PROPERTIES, FakeConfig
+from hubspot_postal_mail.fake._store import RecordStore, StoredRecord, Write, timestamp
 
 # Without idProperty HubSpot reads `id` as the record id, which is not unique-valued for upsert.
 RECORD_ID_PROPERTY = "hs_object_id"

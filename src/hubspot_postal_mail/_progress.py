@@ -1,6 +1,6 @@
 """A run's progress for people: a live bar on a terminal, plain periodic lines otherwise.
 
-Both views take the runtime's :class:`~hubspot_postal_mail.bulk.Progress` snapshots. The bar is
+Both views take the runtime's :class:`~hubspot_postal_mail._bulk.Progress` snapshots. The bar is
 rich's; the lines suit logs and CI (one every few seconds, and one at the end). The total, when
 known, comes from a cheap count of the input's lines, so the ETA is an estimate.
 """
@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.progress import Progress as RichProgress
 from rich.text import Text
 
-from .bulk import Progress
+from ._bulk import Progress
 
 PLAIN_INTERVAL_S = 5.0  # seconds between two plain progress lines
 _CHUNK = 1 << 20

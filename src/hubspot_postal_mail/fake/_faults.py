@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from hubspot_postal_mail.fake.config import FakeConfig
+from hubspot_postal_mail.fake._config import FakeConfig
 
 # What HubSpot and the proxies in front of it answer when something breaks.
 SERVER_ERROR_STATUSES = (500, 502, 503, 504)

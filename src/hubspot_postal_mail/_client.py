@@ -9,11 +9,11 @@ from __future__ import annotations
 import httpx
 from hubspot_postal_mail_client import AuthenticatedClient
 
-from .config import REDACTED, Secret, resolve_base_url, resolve_token
-from .pacing import Pacer, RateLimit, RequestBudget
-from .retry_policy import RetryPolicy
-from .stats import RequestStats
-from .transport import DEFAULT_TIMEOUT, AsyncResilientTransport, ResilientTransport
+from ._config import REDACTED, Secret, resolve_base_url, resolve_token
+from ._pacing import Pacer, RateLimit, RequestBudget
+from ._retry_policy import RetryPolicy
+from ._stats import RequestStats
+from ._transport import DEFAULT_TIMEOUT, AsyncResilientTransport, ResilientTransport
 
 
 class RedactedClient(AuthenticatedClient):

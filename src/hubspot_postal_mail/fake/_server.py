@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from hubspot_postal_mail.config import is_loopback
-from hubspot_postal_mail.fake.app import FakeHubSpot
+from hubspot_postal_mail._config import is_loopback
+from hubspot_postal_mail.fake._app import FakeHubSpot
 
 # What tests send when the fake accepts any token: shaped like a private app token.
 ANY_TOKEN = "pat-na1-00000000-0000-4000-8000-000000000000"  # noqa: S105 - fake, public

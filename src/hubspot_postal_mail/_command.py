@@ -25,16 +25,16 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from .bulk import DEFAULT_CONCURRENCY, STOP_REQUESTED, Progress, aupsert_all
-from .checkpoint import CheckpointError
-from .config import TOKEN_ENV, ConfigError, RedactingFilter, Secret, resolve_base_url
-from .config import resolve_token as _resolve_token
-from .dry_run import plan
-from .pacing import RateLimit
-from .progress import ProgressView, count_records, progress_view
-from .readers import InputError, read_records
-from .records import SourceLine
-from .report import RecordResult, UpsertReport
+from ._bulk import DEFAULT_CONCURRENCY, STOP_REQUESTED, Progress, aupsert_all
+from ._checkpoint import CheckpointError
+from ._config import TOKEN_ENV, ConfigError, RedactingFilter, Secret, resolve_base_url
+from ._config import resolve_token as _resolve_token
+from ._dry_run import plan
+from ._pacing import RateLimit
+from ._progress import ProgressView, count_records, progress_view
+from ._readers import InputError, read_records
+from ._records import SourceLine
+from ._report import RecordResult, UpsertReport
 
 FAILURES_SHOWN = 10  # failed records listed on stderr; the report has them all
 

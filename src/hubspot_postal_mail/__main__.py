@@ -1,0 +1,3 @@
+from hubspot_postal_mail._cli import main
+
+main()
