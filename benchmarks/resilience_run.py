@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 
 from benchmarks.memory import peak_rss_mb
-from hubspot_postal_mail import Outcome, RecordResult, upsert_all
+from hubspot_postal_mail import UPSERT_PATH, Outcome, RecordResult, upsert_all
 
 TOKEN = "pat-na1-00000000-0000-4000-8000-00000000beef"  # noqa: S105 - the fake's, public
 COMPETITOR_TOKEN = TOKEN  # same app: it shares our rolling window

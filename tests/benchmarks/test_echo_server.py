@@ -10,10 +10,10 @@ from hubspot_postal_mail_client.models import (
     BatchResponseSimplePublicUpsertObject,
 )
 
-from benchmarks.client_cost import TOKEN, UPSERT_PATH
+from benchmarks.client_cost import TOKEN
 from benchmarks.echo_server import running_echo_server
 from benchmarks.records import ID_PROPERTY, api_inputs, batches, records
-from hubspot_postal_mail import RateLimit, upsert_all
+from hubspot_postal_mail import UPSERT_PATH, RateLimit, upsert_all
 
 
 def test_answers_each_input_and_is_stopped_afterwards() -> None:
