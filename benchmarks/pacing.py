@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from benchmarks.echo_server import ROOT
 from benchmarks.records import BATCH
 from benchmarks.stats import ceiling_fraction, ideal_seconds
-from hubspot_postal_mail._bulk import DEFAULT_CONCURRENCY
+from hubspot_postal_mail._constants import DEFAULT_CONCURRENCY
 
 RESILIENCE_RUN = "benchmarks.resilience_run"  # run as a module, from the project root
 NO_REPEATS = 10**12  # resilience_run draws ids from this many: no id repeats in the input

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Mapping, MutableMapping
 from http import HTTPStatus
-from typing import IO, BinaryIO, Generic, Literal, TypeVar
+from typing import IO, Any, BinaryIO, Generic, Literal, TypeVar
 
 from attrs import define, field
 
@@ -46,7 +46,8 @@ class Response(Generic[T]):
     """A response from an endpoint.
 
     ``parsed`` is read from ``content`` the first time it is asked for (then kept), so a caller
-    that reads ``content`` itself does not pay for models it never uses.
+    that reads ``content`` itself does not pay for models it never uses. ``extensions`` are the
+    httpx response's: what a custom transport learned about the answer travels up with it.
     """
 
     status_code: HTTPStatus | int
@@ -54,6 +55,7 @@ class Response(Generic[T]):
     headers: MutableMapping[str, str]
     _parsed: T | None = None
     _parse: Callable[[], T | None] | None = field(default=None, repr=False, eq=False)
+    extensions: Mapping[str, Any] = field(factory=dict, repr=False, eq=False)
 
     @property
     def parsed(self) -> T | None:

@@ -19,12 +19,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
+from ._exceptions import CheckpointError
+
 FORMAT = "hubspot-postal-mail-checkpoint/1"
 COMPACT_AFTER_LINES = 1000
-
-
-class CheckpointError(ValueError):
-    """The checkpoint belongs to another kind of run, or is not a checkpoint at all."""
 
 
 class IntervalSet:

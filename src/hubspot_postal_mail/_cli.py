@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 from rich.console import Console
 
-from hubspot_postal_mail._bulk import DEFAULT_CONCURRENCY
-from hubspot_postal_mail._pacing import RateLimit
+from hubspot_postal_mail._constants import DEFAULT_CONCURRENCY, DEFAULT_RATE_LIMIT_TEXT, ExitStatus
+from hubspot_postal_mail._exceptions import ConfigError
+from hubspot_postal_mail._rate_limits import RateLimit
 from hubspot_postal_mail.fake._config import (
     DEFAULT_UNIQUE_PROPERTY,
-    ConfigError,
     FakeConfig,
     parse_rate_limit,
     parse_token,
@@ -57,17 +57,19 @@ def main() -> None:
 class _UnusableInput(click.ClickException):
     """Bad settings or unreadable input, nothing sent: ``Error: ...`` on one line, exit 2."""
 
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 class _StoppedMidway(click.ClickException):
     """The input became unreadable after records were sent: exit 3, resumable."""
 
-    exit_code = 3
+    exit_code = ExitStatus.STOPPED
 
 
 def _failed(message: str, exit_status: int) -> click.ClickException:
-    return _StoppedMidway(message) if exit_status == 3 else _UnusableInput(message)
+    if exit_status == ExitStatus.STOPPED:
+        return _StoppedMidway(message)
+    return _UnusableInput(message)
 
 
 def _consoles() -> tuple[Console, Console]:
@@ -151,7 +153,8 @@ Exit status:
     "--rate-limit",
     callback=_rate_limit,
     metavar="N/SECONDS",
-    help="Send at most N requests per SECONDS. Default 100/10 (HubSpot's smallest tier); "
+    help=f"Send at most N requests per SECONDS. Default {DEFAULT_RATE_LIMIT_TEXT} "
+    "(HubSpot's smallest tier); "
     "lowered at once if HubSpot's headers say less.",
 )
 @click.option(
@@ -185,21 +188,23 @@ def upsert(
     The token comes from the HUBSPOT_ACCESS_TOKEN environment variable, never from an option.
     """
     from hubspot_postal_mail._command import CommandError, Upsert, UpsertOptions, print_summary
+    from hubspot_postal_mail._settings import UpsertSettings
 
-    options = UpsertOptions(
-        input=input_path,
-        id_property=id_property,
-        base_url=base_url,
-        report=report,
-        checkpoint=checkpoint,
-        concurrency=concurrency,
-        rate_limit=rate_limit,
-        dry_run=dry_run,
-    )
     out, err = _consoles()
     try:
+        settings = UpsertSettings.of(
+            None,
+            id_property=id_property,
+            base_url=base_url,
+            report=report,
+            checkpoint=checkpoint,
+            concurrency=concurrency,
+            **({} if rate_limit is None else {"rate_limit": rate_limit}),
+            dry_run=dry_run,
+        )
+        options = UpsertOptions(input=input_path, settings=settings)
         result = Upsert(options, err=err).execute()
-    except CommandError as exc:
+    except (CommandError, ConfigError) as exc:
         raise _failed(str(exc), exc.exit_status) from None
     print_summary(out, result.summary, as_json=as_json)
     _exit(ctx, result.exit_status)
@@ -295,7 +300,7 @@ Examples:
 )
 @click.option(
     "--rate-limit",
-    default="100/10",
+    default=DEFAULT_RATE_LIMIT_TEXT,
     show_default=True,
     callback=_parsed(parse_rate_limit),
     metavar="N/SECONDS",

@@ -1,4 +1,4 @@
-"""The generated client, wired to the resilient transports and a redacted token.
+"""The generated client, wired to the resilient transport and a redacted token.
 
 The generated ``AuthenticatedClient`` is used as is; only its ``repr`` is replaced, because the
 attrs default would print the token. The resilient transport goes in through ``httpx_args``.
@@ -9,11 +9,8 @@ from __future__ import annotations
 import httpx
 from hubspot_postal_mail_client import AuthenticatedClient
 
-from ._config import REDACTED, Secret, resolve_base_url, resolve_token
-from ._pacing import Pacer, RateLimit, RequestBudget
-from ._retry_policy import RetryPolicy
-from ._stats import RequestStats
-from ._transport import DEFAULT_TIMEOUT, AsyncResilientTransport, ResilientTransport
+from ._config import REDACTED, Secret
+from ._constants import DEFAULT_TIMEOUT
 
 
 class RedactedClient(AuthenticatedClient):
@@ -39,28 +36,3 @@ def client_with_transport(
         timeout=timeout,
         httpx_args={"transport": transport},
     )
-
-
-def resilient_client(
-    token: str | Secret | None = None,
-    base_url: str | None = None,
-    *,
-    rate_limit: RateLimit | str | None = None,
-    policy: RetryPolicy | None = None,
-    stats: RequestStats | None = None,
-) -> AuthenticatedClient:
-    """A sync generated client that retries and paces: for ``batch_upsert.sync_detailed``."""
-    transport = ResilientTransport(
-        policy=policy,
-        pacer=Pacer(RequestBudget(RateLimit.coerce(rate_limit))),
-        stats=stats,
-    )
-    return client_with_transport(resolve_token(token), resolve_base_url(base_url), transport)
-
-
-__all__ = [
-    "AsyncResilientTransport",
-    "RedactedClient",
-    "client_with_transport",
-    "resilient_client",
-]

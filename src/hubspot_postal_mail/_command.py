@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import json
 import logging
@@ -18,55 +19,51 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
-from ._bulk import DEFAULT_CONCURRENCY, STOP_REQUESTED, Progress, aupsert_all
-from ._checkpoint import CheckpointError
-from ._config import TOKEN_ENV, ConfigError, RedactingFilter, Secret, resolve_base_url
+from ._bulk import aupsert_all
+from ._config import RedactingFilter, Secret, resolve_base_url
 from ._config import resolve_token as _resolve_token
+from ._constants import REQUIRED_SCOPE, TOKEN_ENV, ExitStatus
 from ._dry_run import plan
-from ._pacing import RateLimit
+from ._exceptions import CheckpointError, ConfigError, InputError, PostalMailError
 from ._progress import ProgressView, count_records, progress_view
-from ._readers import InputError, read_records
+from ._readers import read_records
 from ._records import SourceLine
-from ._report import RecordResult, UpsertReport
+from ._report import Progress, RecordResult, StopReason, UpsertReport
+from ._settings import UpsertSettings
 
 FAILURES_SHOWN = 10  # failed records listed on stderr; the report has them all
 
-# Exit statuses: DESIGN.md's interface.
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 3
 
-
-class CommandError(Exception):
+class CommandError(PostalMailError):
     """A problem worded for the person at the terminal: one line, no traceback."""
 
-    def __init__(self, message: str, exit_status: int = EXIT_USAGE) -> None:
+    def __init__(self, message: str, exit_status: ExitStatus = ExitStatus.USAGE) -> None:
         super().__init__(message)
         self.exit_status = exit_status
 
 
 @dataclass(frozen=True)
 class UpsertOptions:
-    """Everything one run needs; ``token`` None means ``HUBSPOT_ACCESS_TOKEN``."""
+    """What the command line adds to a run's settings: where the records come from."""
 
     input: str  # a .csv or .jsonl path, or "-" for JSON lines on stdin
-    id_property: str
-    base_url: str | None = None
-    report: Path | None = None
-    checkpoint: Path | None = None
-    concurrency: int = DEFAULT_CONCURRENCY
-    rate_limit: RateLimit | None = None
-    dry_run: bool = False
-    token: Secret | None = field(default=None, repr=False)
+    settings: UpsertSettings
 
     @property
     def source_name(self) -> str:
         return "<stdin>" if self.input == "-" else self.input
+
+    @property
+    def report(self) -> Path | None:
+        target = self.settings.report
+        return Path(target) if isinstance(target, str | Path) else None
 
 
 @dataclass
@@ -80,7 +77,7 @@ def resolve_token(given: Secret | None) -> Secret:
     if given is None and not os.environ.get(TOKEN_ENV, "").strip():
         raise CommandError(
             f"{TOKEN_ENV} is not set: export a HubSpot private app token with the "
-            "crm.objects.contacts.write scope (or use --dry-run to send nothing)"
+            f"{REQUIRED_SCOPE} scope (or use --dry-run to send nothing)"
         )
     try:
         return _resolve_token(given)
@@ -148,45 +145,41 @@ class Upsert:
 
     def execute(self) -> RunResult:
         opts = self.options
-        token = None if opts.dry_run else resolve_token(opts.token)
+        settings = opts.settings
+        token = None if settings.dry_run else resolve_token(settings.token)
         try:
-            base_url = resolve_base_url(opts.base_url)
+            base_url = resolve_base_url(settings.base_url)
         except ConfigError as exc:
             raise CommandError(f"base URL: {exc}") from None
+        settings = dataclasses.replace(settings, token=token, base_url=base_url)
         _check_report_path(opts.report)
-        if opts.checkpoint is not None and opts.checkpoint.is_dir():
-            raise CommandError(f"--checkpoint {opts.checkpoint}: is a directory")
+        if settings.checkpoint is not None and settings.checkpoint.is_dir():
+            raise CommandError(f"--checkpoint {settings.checkpoint}: is a directory")
         records, tracker = open_input(opts)
         total = None
         if opts.input != "-":
             total = count_records(Path(opts.input), csv=opts.input.lower().endswith(".csv"))
-        verb = "Checking" if opts.dry_run else "Upserting"
+        verb = "Checking" if settings.dry_run else "Upserting"
         self._view = progress_view(self.err, total, verb)
         redact = RedactingFilter([token] if token is not None else [])
         self._redact = redact.redact
-        finished = False
+        finished = abandoned = False
         extra: dict[str, Any] = {}
         quiet = logging.NullHandler()  # the runtime's log lines: the summary says it better
         logging.getLogger("hubspot_postal_mail").addHandler(quiet)
         try:
-            if opts.dry_run:
-                planned = plan(
-                    records,
-                    id_property=opts.id_property,
-                    report=opts.report,
-                    checkpoint=opts.checkpoint,
-                    on_progress=self._progress,
-                )
+            if settings.dry_run:
+                planned = plan(records, settings, on_progress=self._progress)
                 report = planned.report
                 extra = {"would_send": planned.would_send, "batches": planned.batches}
             else:
-                assert token is not None
-                report = asyncio.run(self._send(records, token, base_url))
+                report = asyncio.run(self._send(records, settings))
             finished = report.stopped is None
         except (asyncio.CancelledError, KeyboardInterrupt):
             report = self._abandoned()
+            abandoned = True
         except CheckpointError as exc:
-            raise CommandError(f"--checkpoint {opts.checkpoint}: {exc}") from None
+            raise CommandError(f"--checkpoint {settings.checkpoint}: {exc}") from None
         except (InputError, UnicodeDecodeError) as exc:
             message = _input_message(opts.source_name, exc, tracker.last_line)
             raise self._stopped_by(message) from None
@@ -196,17 +189,14 @@ class Upsert:
         finally:
             logging.getLogger("hubspot_postal_mail").removeHandler(quiet)
             self._view.close(finished=finished)
-        if report.stopped == STOP_REQUESTED and self.interrupted:
+        if report.stop_reason is StopReason.INTERRUPTED and self.interrupted and not abandoned:
             report.stopped = f"interrupted ({self.interrupted}); requests in flight were finished"
         status = report.exit_status
         summary = self._summary(report, extra)
         self._say(report, summary)
         return RunResult(report, status, summary)
 
-    async def _send(
-        self, records: Iterator[SourceLine], token: Secret, base_url: str
-    ) -> UpsertReport:
-        opts = self.options
+    async def _send(self, records: Iterator[SourceLine], settings: UpsertSettings) -> UpsertReport:
         loop = asyncio.get_running_loop()
         main = asyncio.current_task()
         stop = threading.Event()
@@ -231,18 +221,7 @@ class Upsert:
                 loop.add_signal_handler(sig, on_signal, sig.name)
                 installed.append(sig)
         try:
-            return await aupsert_all(
-                records,
-                id_property=opts.id_property,
-                token=token,
-                base_url=base_url,
-                concurrency=opts.concurrency,
-                rate_limit=opts.rate_limit,
-                checkpoint=opts.checkpoint,
-                report=opts.report,
-                on_progress=self._progress,
-                stop=stop,
-            )
+            return await aupsert_all(records, settings, on_progress=self._progress, stop=stop)
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
@@ -255,49 +234,43 @@ class Upsert:
     def _abandoned(self) -> UpsertReport:
         """The counts so far, when a second Ctrl+C cut the requests in flight short."""
         p = self.last
-        report = UpsertReport(
-            stopped=f"interrupted ({self.interrupted or 'SIGINT'}); "
-            "requests in flight were abandoned and will be sent again"
+        report = UpsertReport(**p.counts()) if p is not None else UpsertReport()
+        report.stop(
+            StopReason.INTERRUPTED,
+            f"interrupted ({self.interrupted or 'SIGINT'}); "
+            "requests in flight were abandoned and will be sent again",
         )
         if p is not None:
-            report.total, report.created, report.updated = p.done, p.created, p.updated
-            report.failed, report.skipped, report.resumed = p.failed, p.skipped, p.resumed
-            report.requests, report.retries, report.rate_limited = (
-                p.requests,
-                p.retries,
-                p.rate_limited,
-            )
-            report.elapsed_s = p.elapsed_s
             report.unfinished = max(0, p.read - p.done - p.resumed)
-        return report
+        return report.finish()
 
     def _stopped_by(self, message: str) -> CommandError:
         """Input or file trouble mid-run: 2 if nothing was sent yet, else 3 (resumable)."""
         if self.last is None or self.last.requests == 0:
-            return CommandError(f"{message} (nothing was sent)", EXIT_USAGE)
+            return CommandError(f"{message} (nothing was sent)", ExitStatus.USAGE)
         sent = self.last.created + self.last.updated
         where = (
-            f"; rerun with --checkpoint {self.options.checkpoint} to resume"
-            if self.options.checkpoint
+            f"; rerun with --checkpoint {self.options.settings.checkpoint} to resume"
+            if self.options.settings.checkpoint
             else ""
         )
         return CommandError(
-            f"{message} ({sent} records were written before it{where})", EXIT_STOPPED
+            f"{message} ({sent} records were written before it{where})", ExitStatus.STOPPED
         )
 
     # -- saying what happened ------------------------------------------------------------------
 
     def _summary(self, report: UpsertReport, extra: dict[str, Any]) -> dict[str, Any]:
-        opts = self.options
+        opts, settings = self.options, self.options.settings
         rate = report.total / report.elapsed_s if report.elapsed_s > 0 else 0.0
         return {
             **report.summary(),
             "records_per_s": round(rate, 1),
             "input": opts.source_name,
-            "id_property": opts.id_property,
+            "id_property": settings.id_property,
             "report": str(opts.report) if opts.report else None,
-            "checkpoint": str(opts.checkpoint) if opts.checkpoint else None,
-            "dry_run": opts.dry_run,
+            "checkpoint": str(settings.checkpoint) if settings.checkpoint else None,
+            "dry_run": settings.dry_run,
             **extra,
         }
 
@@ -307,10 +280,10 @@ class Upsert:
             self.err.print(
                 Text(f"stopped early: {report.stopped}", style="bold red"), soft_wrap=True
             )
-            if self.options.checkpoint is not None:
+            if self.options.settings.checkpoint is not None:
                 hint = (
-                    f"the checkpoint {self.options.checkpoint} is saved: run the same command "
-                    "again to resume where this run stopped"
+                    f"the checkpoint {self.options.settings.checkpoint} is saved: run the same "
+                    "command again to resume where this run stopped"
                 )
             else:
                 hint = (
@@ -390,10 +363,6 @@ def print_summary(out: Console, summary: dict[str, Any], *, as_json: bool) -> No
 
 
 __all__ = [
-    "EXIT_FAILED",
-    "EXIT_OK",
-    "EXIT_STOPPED",
-    "EXIT_USAGE",
     "CommandError",
     "RunResult",
     "Upsert",

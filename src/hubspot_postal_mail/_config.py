@@ -14,14 +14,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"  # noqa: S105 - the variable's name, not a token
-BASE_URL_ENV = "HUBSPOT_BASE_URL"
-DEFAULT_BASE_URL = "https://api.hubapi.com"
+from ._constants import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV
+from ._exceptions import ConfigError
+
 REDACTED = "<redacted>"
-
-
-class ConfigError(ValueError):
-    """Bad or missing configuration: nothing was sent."""
 
 
 class Secret:

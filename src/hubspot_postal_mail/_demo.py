@@ -16,9 +16,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from ._command import EXIT_OK, CommandError, Upsert, UpsertOptions, print_summary
+from ._command import CommandError, Upsert, UpsertOptions, print_summary
 from ._config import Secret
-from ._pacing import RateLimit
+from ._constants import ExitStatus
+from ._rate_limits import RateLimit
+from ._settings import UpsertSettings
 from .fake._app import FakeHubSpot
 from .fake._config import DEFAULT_UNIQUE_PROPERTY, FakeConfig
 from .fake._server import serve_in_thread
@@ -74,14 +76,14 @@ def run_demo(source: Path, output_dir: Path | None, *, out: Console, err: Consol
         for number, title in enumerate(RUNS, start=1):
             out.print()
             out.rule(Text(title, style="bold"), align="left")
-            options = UpsertOptions(
-                input=_shown(source),
+            settings = UpsertSettings(
                 id_property=DEFAULT_UNIQUE_PROPERTY,
                 base_url=fake.base_url,
                 report=folder / f"run{number}.report.jsonl",
                 rate_limit=DEMO_RATE,
                 token=Secret(fake.token),
             )
+            options = UpsertOptions(input=_shown(source), settings=settings)
             result = Upsert(options, err=err).execute()
             print_summary(out, result.summary, as_json=False)
             if result.report.stopped is not None:
@@ -109,7 +111,7 @@ def run_demo(source: Path, output_dir: Path | None, *, out: Console, err: Consol
         soft_wrap=True,
         markup=False,
     )
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def _sample_ids(report: Path) -> tuple[list[str], list[str]]:

@@ -25,53 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import re
-import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ._retry_policy import RateLimitInfo
+from ._rate_limits import DEFAULT_RATE_LIMIT, RateLimit, RateLimitInfo
 
 Clock = Callable[[], float]
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """``requests`` per ``seconds``: the budget, as in ``--rate-limit N/SECONDS``."""
-
-    requests: int
-    seconds: float
-
-    def __post_init__(self) -> None:
-        if self.requests < 1 or not self.seconds > 0:
-            raise ValueError("a rate limit needs at least 1 request per a positive interval")
-
-    @property
-    def per_second(self) -> float:
-        return self.requests / self.seconds
-
-    @classmethod
-    def parse(cls, text: str) -> RateLimit:
-        """``"100/10"`` or ``"20/1s"``: N requests per SECONDS seconds."""
-        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*s?\s*", text)
-        if not match:
-            raise ValueError(f"rate limit must look like N/SECONDS (e.g. 100/10), got {text!r}")
-        return cls(int(match.group(1)), float(match.group(2)))
-
-    @classmethod
-    def coerce(cls, value: RateLimit | str | tuple[int, float] | None) -> RateLimit:
-        if value is None:
-            return DEFAULT_RATE_LIMIT
-        if isinstance(value, RateLimit):
-            return value
-        if isinstance(value, str):
-            return cls.parse(value)
-        return cls(int(value[0]), float(value[1]))
-
-
-DEFAULT_RATE_LIMIT = RateLimit(100, 10.0)
 
 
 @dataclass(eq=False)
@@ -86,7 +47,7 @@ class Slot:
 class RequestBudget:
     """The shared budget itself, driven by an explicit clock so every rule is testable.
 
-    Not thread-safe: :class:`AsyncPacer` uses it from one event loop, :class:`Pacer` under a lock.
+    Not thread-safe: :class:`AsyncPacer` uses it from one event loop.
     """
 
     def __init__(self, rate: RateLimit = DEFAULT_RATE_LIMIT, *, safety: float = 0.005) -> None:
@@ -274,67 +235,3 @@ class AsyncPacer:
 
     def block_for(self, seconds: float) -> None:
         self.budget.block_until(self._clock() + seconds)
-
-
-class Pacer:
-    """The budget for threads (the sync transport): ``acquire()`` blocks until a slot is free.
-
-    The same order as :class:`AsyncPacer`: retries first, then first attempts in turn. A waiter
-    wakes when an attempt gives its slot back (unless a ``sleep`` of its own is given, as tests
-    do).
-    """
-
-    def __init__(
-        self,
-        budget: RequestBudget,
-        *,
-        clock: Clock = time.monotonic,
-        sleep: Callable[[float], object] | None = None,
-    ) -> None:
-        self.budget = budget
-        self._clock = clock
-        self._wake = threading.Event()  # a slot was given back, or a retry got one
-        self._sleep = sleep or self._wake.wait
-        self._turn = threading.Lock()
-        self._retry_turn = threading.Lock()
-        self._retries = 0  # retries waiting for a slot
-        self._state = threading.Lock()  # guards the budget and the fields above
-
-    def acquire(self, *, retry: bool = False) -> Slot:
-        if not retry:
-            with self._turn:
-                return self._take(after_retries=True)
-        with self._state:
-            self._retries += 1
-        try:
-            with self._retry_turn:
-                return self._take(after_retries=False)
-        finally:
-            with self._state:
-                self._retries -= 1
-                self._wake.set()
-
-    def _take(self, *, after_retries: bool) -> Slot:
-        while True:
-            with self._state:
-                if after_retries and self._retries:
-                    wait = self.budget.window  # woken when the retries have their slots
-                elif isinstance(slot := self.budget.reserve(self._clock()), Slot):
-                    return slot
-                else:
-                    wait = slot
-                self._wake.clear()
-            self._sleep(wait)
-
-    def settle(self, slot: Slot, info: RateLimitInfo | None, *, refused: bool = False) -> None:
-        with self._state:
-            self.budget.settle(slot, self._clock(), info, refused=refused)
-
-    def release(self, slot: Slot) -> None:
-        with self._state:
-            self.budget.release(slot)
-            self._wake.set()
-
-    def block_for(self, seconds: float) -> None:
-        with self._state:
-            self.budget.block_until(self._clock() + seconds)

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.progress import Progress as RichProgress
 from rich.text import Text
 
-from ._bulk import Progress
+from ._report import Progress
 
 PLAIN_INTERVAL_S = 5.0  # seconds between two plain progress lines
 _CHUNK = 1 << 20

@@ -14,11 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from ._exceptions import InputError
 from ._records import SourceLine
-
-
-class InputError(ValueError):
-    """The input as a whole is unreadable: nothing should be sent."""
 
 
 def _jsonl_lines(stream: IO[str]) -> Iterator[SourceLine]:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import enum
 import json
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any
+
+from ._constants import ExitStatus
 
 MAX_FAILURES_KEPT = 1000
 
@@ -20,25 +23,42 @@ MAX_FAILURES_KEPT = 1000
 class Outcome(enum.StrEnum):
     CREATED = "created"
     UPDATED = "updated"
+    UNCHANGED = "unchanged"  # HubSpot already holds these values: not sent
     FAILED = "failed"
-    SKIPPED = "skipped"
+    SKIPPED = "skipped"  # not sent by choice (a dry run)
+
+
+class Category(enum.StrEnum):
+    """Our own categories, for failures that have no HubSpot category (HubSpot's pass through)."""
+
+    INVALID_INPUT = "INVALID_INPUT"  # never sent
+    RATE_LIMITS = "RATE_LIMITS"  # retries ran out; a rerun tries again
+    SERVER_ERROR = "SERVER_ERROR"
+    NETWORK_ERROR = "NETWORK_ERROR"
+    TIMEOUT = "TIMEOUT"
+    NO_RESULT = "NO_RESULT"  # HubSpot's answer did not mention the record
+    UNPARSABLE_RESPONSE = "UNPARSABLE_RESPONSE"
+
+
+class StopReason(enum.StrEnum):
+    """Why a run stopped before the end of its input (it is resumable)."""
+
+    INTERRUPTED = "interrupted"  # the caller's stop event (Ctrl+C, SIGTERM)
+    DAILY_LIMIT = "daily_limit"
+    UNAUTHORISED = "unauthorised"  # 401/403
+    CANNOT_SEND = "cannot_send"  # a local error no retry can fix
 
 
 @dataclass(frozen=True)
 class RecordError:
-    """Why a record was not written: HubSpot's category and message, or ours.
-
-    Our own categories: ``INVALID_INPUT`` (never sent), ``RATE_LIMITS`` / ``SERVER_ERROR`` /
-    ``NETWORK_ERROR`` / ``TIMEOUT`` (retries ran out; a rerun with the checkpoint tries again),
-    ``NO_RESULT`` (HubSpot's answer did not mention the record).
-    """
+    """Why a record was not written: HubSpot's category and message, or ours (:class:`Category`)."""
 
     category: str
     message: str
     status: int | None = None  # the HTTP status of the answer, when there was one
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"category": self.category, "message": self.message}
+        data: dict[str, Any] = {"category": str(self.category), "message": self.message}
         if self.status is not None:
             data["status"] = self.status
         return data
@@ -46,13 +66,17 @@ class RecordError:
 
 @dataclass(frozen=True)
 class RecordResult:
-    """One report line: ``line`` is the input line (or 1-based position for Python input)."""
+    """One report line: ``line`` is the input line (or 1-based position for Python input).
+
+    ``properties``: what would be sent, for a dry run's ``skipped`` line.
+    """
 
     line: int
     id: str | None
     outcome: Outcome
     object_id: str | None = None
     error: RecordError | None = None
+    properties: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"line": self.line, "id": self.id, "outcome": str(self.outcome)}
@@ -60,26 +84,61 @@ class RecordResult:
             data["object_id"] = self.object_id
         if self.error is not None:
             data["error"] = self.error.to_dict()
+        if self.properties is not None:
+            data["would_send"] = True
+            data["properties"] = self.properties
         return data
 
 
 @dataclass
-class UpsertReport:
-    """The summary of a run; ``summary()`` is what ``--json`` prints."""
+class Counts:
+    """Every counter of a run, in one place: the summary, ``--json`` and the progress line all
+    read these fields, so a new counter is one line here."""
 
-    total: int = 0
+    total: int = 0  # records with an outcome (the resumed ones are not among them)
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     failed: int = 0
     skipped: int = 0
-    requests: int = 0
+    requests: int = 0  # HTTP attempts, retries included
     retries: int = 0
-    rate_limited: int = 0
-    elapsed_s: float = 0.0
+    rate_limited: int = 0  # answers with 429
     resumed: int = 0  # records a checkpoint said were finished by an earlier run
     unfinished: int = 0  # records read but not finished when the run stopped early
-    stopped: str | None = None  # why the run stopped early, if it did
+
+    def counts(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(Counts)}
+
+
+@dataclass
+class Progress(Counts):
+    """A snapshot for a progress bar, given to ``on_progress`` as the run goes."""
+
+    read: int = 0  # records read from the input so far
+    in_flight: int = 0  # records in requests not yet answered
+    elapsed_s: float = 0.0
+
+    @property
+    def done(self) -> int:
+        """Records with an outcome in this run (``resumed`` ones come on top)."""
+        return self.total
+
+
+@dataclass
+class UpsertReport(Counts):
+    """The summary of a run; ``summary()`` is what ``--json`` prints.
+
+    It owns the counters: the transport counts requests into it, the run adds each record's
+    result, and :meth:`snapshot` makes the progress line from it.
+    """
+
+    elapsed_s: float = 0.0
+    stopped: str | None = None  # why the run stopped early, in words, if it did
+    stop_reason: StopReason | None = None
     failures: list[RecordResult] = field(default_factory=list, repr=False)
+    listener: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    _started: float = field(default_factory=time.monotonic, repr=False, compare=False)
 
     def add(self, result: RecordResult) -> None:
         self.total += 1
@@ -88,6 +147,8 @@ class UpsertReport:
                 self.created += 1
             case Outcome.UPDATED:
                 self.updated += 1
+            case Outcome.UNCHANGED:
+                self.unchanged += 1
             case Outcome.SKIPPED:
                 self.skipped += 1
             case Outcome.FAILED:
@@ -95,27 +156,51 @@ class UpsertReport:
                 if len(self.failures) < MAX_FAILURES_KEPT:
                     self.failures.append(result)
 
+    # The transport's counters (see _transport.RequestCounter), told to the listener at once so
+    # a progress bar shows retries and 429s while a slow batch is still being retried.
+
+    def count_request(self) -> None:
+        self.requests += 1
+        self._changed()
+
+    def count_retry(self) -> None:
+        self.retries += 1
+        self._changed()
+
+    def count_rate_limited(self) -> None:
+        self.rate_limited += 1
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.listener is not None:
+            self.listener()
+
+    def stop(self, reason: StopReason, message: str) -> None:
+        """The first reason to stop wins."""
+        if self.stop_reason is None:
+            self.stop_reason, self.stopped = reason, message
+
+    def finish(self) -> UpsertReport:
+        self.elapsed_s = time.monotonic() - self._started
+        return self
+
+    def snapshot(self, *, read: int, in_flight: int = 0) -> Progress:
+        elapsed = time.monotonic() - self._started
+        return Progress(**self.counts(), read=read, in_flight=in_flight, elapsed_s=elapsed)
+
     @property
-    def exit_status(self) -> int:
+    def exit_status(self) -> ExitStatus:
         """0 all written, 1 some failed, 3 stopped early (resumable), as the CLI exits."""
         if self.stopped is not None:
-            return 3
-        return 1 if self.failed else 0
+            return ExitStatus.STOPPED
+        return ExitStatus.FAILED if self.failed else ExitStatus.OK
 
     def summary(self) -> dict[str, Any]:
         return {
-            "total": self.total,
-            "created": self.created,
-            "updated": self.updated,
-            "failed": self.failed,
-            "skipped": self.skipped,
-            "requests": self.requests,
-            "retries": self.retries,
-            "rate_limited": self.rate_limited,
+            **self.counts(),
             "elapsed_s": round(self.elapsed_s, 3),
-            "resumed": self.resumed,
-            "unfinished": self.unfinished,
             "stopped": self.stopped,
+            "stop_reason": None if self.stop_reason is None else str(self.stop_reason),
         }
 
 

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 
 import httpx
 
+from ._rate_limits import Policy, rate_limit_info
+
 
 class Kind(enum.Enum):
     """What an answer (or the lack of one) means for the records in the request."""
@@ -36,9 +38,6 @@ class Kind(enum.Enum):
 TRANSIENT = frozenset({Kind.RATE_LIMITED, Kind.SERVER_ERROR, Kind.NETWORK, Kind.TIMEOUT})
 STOPS_RUN = frozenset({Kind.DAILY_LIMIT, Kind.AUTH})
 
-DAILY_POLICY = "DAILY"
-TEN_SECONDLY_POLICY = "TEN_SECONDLY_ROLLING"
-
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -55,44 +54,6 @@ class RetryPolicy:
             raise ValueError("max_attempts must be at least 1")
         if self.initial_wait < 0 or self.max_wait < self.initial_wait:
             raise ValueError("need 0 <= initial_wait <= max_wait")
-
-
-@dataclass(frozen=True)
-class RateLimitInfo:
-    """What the ``X-HubSpot-RateLimit-*`` headers of one answer say (None where absent)."""
-
-    max: int | None = None
-    remaining: int | None = None
-    interval_s: float | None = None
-    daily_remaining: int | None = None
-
-
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    try:
-        return int(value.strip())
-    except ValueError:
-        return None
-
-
-def rate_limit_info(headers: Mapping[str, str]) -> RateLimitInfo:
-    """Read the rate-limit headers, current names first, then the older ``-Secondly`` ones."""
-    h = httpx.Headers(headers)
-    interval_ms = _int_header(h, "X-HubSpot-RateLimit-Interval-Milliseconds")
-    max_ = _int_header(h, "X-HubSpot-RateLimit-Max")
-    remaining = _int_header(h, "X-HubSpot-RateLimit-Remaining")
-    if max_ is None and interval_ms is None:
-        max_ = _int_header(h, "X-HubSpot-RateLimit-Secondly")
-        remaining = _int_header(h, "X-HubSpot-RateLimit-Secondly-Remaining")
-        interval_ms = 1000 if max_ is not None else None
-    return RateLimitInfo(
-        max=max_ if max_ is None or max_ > 0 else None,
-        remaining=remaining if remaining is None or remaining >= 0 else None,
-        interval_s=interval_ms / 1000 if interval_ms and interval_ms > 0 else None,
-        daily_remaining=_int_header(h, "X-HubSpot-RateLimit-Daily-Remaining"),
-    )
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
@@ -135,7 +96,7 @@ def classify_status(status: int, headers: Mapping[str, str], body: bytes) -> Kin
         return Kind.OK
     if status == 429:
         policy = rate_limit_policy_name(body)
-        if policy == DAILY_POLICY:
+        if policy == Policy.DAILY:
             return Kind.DAILY_LIMIT
         if policy is None and rate_limit_info(headers).daily_remaining == 0:
             return Kind.DAILY_LIMIT
@@ -154,11 +115,6 @@ def classify_exception(exc: BaseException) -> Kind:
     if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
         return Kind.NETWORK
     return Kind.FATAL
-
-
-def needs_body(status: int) -> bool:
-    """Only a 429's body changes the decision (DAILY or not); others are decided on status."""
-    return status == 429
 
 
 def backoff(retry_number: int, policy: RetryPolicy, rng: random.Random) -> float:

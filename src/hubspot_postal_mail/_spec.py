@@ -10,14 +10,13 @@ from __future__ import annotations
 import functools
 import importlib.resources
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema_rs
 import yaml
-from jsonschema import Draft4Validator, FormatChecker
-from jsonschema.protocols import Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT4
+
+if TYPE_CHECKING:  # the validators are the fake's and the tests' (extra [fake]), not the core's
+    from jsonschema.protocols import Validator
+    from referencing import Registry
 
 SPEC_RESOURCE = "postal_mail.openapi.yaml"
 # The base URI the document is registered under, so "#/components/..." refs resolve inside it.
@@ -29,7 +28,7 @@ def _load() -> Mapping[str, Any]:
     text = (
         importlib.resources.files("hubspot_postal_mail_client").joinpath(SPEC_RESOURCE).read_text()
     )
-    document = yaml.safe_load(text)
+    document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
     if not isinstance(document, dict):
         raise RuntimeError(f"{SPEC_RESOURCE}: expected a mapping at the top level")
     return document
@@ -65,6 +64,9 @@ def required_scopes() -> frozenset[str]:
 
 @functools.cache
 def _registry() -> Registry[Any]:
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT4
+
     resource: Resource[Any] = DRAFT4.create_resource(dict(_load()))
     registry: Registry[Any] = Registry().with_resource(_DOCUMENT_URI, resource)
     return registry
@@ -76,6 +78,8 @@ def validator(pointer: str, *, check_formats: bool = False) -> Validator:
     OpenAPI 3.0 schema objects are a JSON Schema draft-4/5 dialect, so draft 4 rules apply;
     ``$ref``s resolve within the pinned document.
     """
+    from jsonschema import Draft4Validator, FormatChecker
+
     if not pointer.startswith("#/"):
         raise ValueError(f"expected a local JSON pointer like '#/components/...', got {pointer!r}")
     schema = {"$ref": _DOCUMENT_URI + pointer}
@@ -93,6 +97,8 @@ def request_validator() -> Validator:
 def request_is_valid() -> Callable[[Any], bool]:
     """A fast yes/no check of a request body against the pin (jsonschema-rs, ~400x faster
     than ``request_validator``), for hot paths that only need details when the answer is no."""
+    import jsonschema_rs
+
     ref = upsert_operation()["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     schema = {"$ref": ref, "components": _load()["components"]}
     is_valid: Callable[[Any], bool] = jsonschema_rs.Draft4Validator(schema).is_valid

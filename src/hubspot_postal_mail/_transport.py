@@ -1,10 +1,13 @@
-"""Resilient httpx transports, sync and async, that the generated client sends through.
+"""The resilient httpx transport the generated client sends through (async).
 
-They wrap the default transports and add, per HTTP attempt: a slot from the shared request
+It wraps the default transport and adds, per HTTP attempt: a slot from the shared request
 budget (so retries are paced too; an attempt that never reached HubSpot's counter gives it
 back), the retry rules of :mod:`.retry_policy` (POST included), backoff with jitter or the
 server's ``Retry-After``, finite timeouts when the caller set none, and counters. The retry
 loop itself is tenacity's; sleep and randomness are injectable so tests run without waiting.
+
+Each answer is classified once, here: its :class:`Verdict` travels up with the response in
+``response.extensions[VERDICT]``, so the bulk engine never classifies it again.
 """
 
 from __future__ import annotations
@@ -12,31 +15,48 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import tenacity
 
-from ._pacing import AsyncPacer, Pacer, Slot
+from ._constants import DEFAULT_TIMEOUT
+from ._pacing import AsyncPacer, Slot
+from ._rate_limits import rate_limit_info
 from ._retry_policy import (
     Kind,
     RetryPolicy,
     classify_exception,
     classify_status,
-    rate_limit_info,
     retry_after_seconds,
     should_retry,
     wait_seconds,
 )
-from ._stats import RequestStats
 
 log = logging.getLogger("hubspot_postal_mail")  # one logger: see config.LOGGERS
 
-# HubSpot answers a batch of 100 in about a second; a minute without a byte means trouble.
-DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0, pool=120.0)
+VERDICT = "hubspot_postal_mail.verdict"  # the key of a response's Verdict in its extensions
+
+
+class RequestCounter(Protocol):
+    """Where the transport counts what it does (the run's report)."""
+
+    def count_request(self) -> None: ...
+    def count_retry(self) -> None: ...
+    def count_rate_limited(self) -> None: ...
+
+
+class _NoCounter:
+    def count_request(self) -> None:
+        pass
+
+    def count_retry(self) -> None:
+        pass
+
+    def count_rate_limited(self) -> None:
+        pass
 
 
 def _with_finite_timeout(request: httpx.Request, timeout: httpx.Timeout) -> None:
@@ -49,8 +69,8 @@ def _with_finite_timeout(request: httpx.Request, timeout: httpx.Timeout) -> None
 
 
 @dataclass
-class _Verdict:
-    """What the latest attempt of one request came to."""
+class Verdict:
+    """What the latest attempt of one request came to (its answer carries it up)."""
 
     kind: Kind = Kind.OK
     retry_after: float | None = None
@@ -60,7 +80,7 @@ class _Verdict:
 class _RetryRules:
     """The glue between tenacity and the policy, shared by both transports."""
 
-    def __init__(self, policy: RetryPolicy, rng: random.Random, stats: RequestStats) -> None:
+    def __init__(self, policy: RetryPolicy, rng: random.Random, stats: RequestCounter) -> None:
         self.policy = policy
         self.rng = rng
         self.stats = stats
@@ -68,8 +88,8 @@ class _RetryRules:
     def judge_response(
         self,
         response: httpx.Response,
-        verdict: _Verdict,
-        pacer: AsyncPacer | Pacer | None,
+        verdict: Verdict,
+        pacer: AsyncPacer | None,
         slot: Slot | None,
     ) -> None:
         """Classify one answer, count it, and tell the shared budget what HubSpot said."""
@@ -78,6 +98,7 @@ class _RetryRules:
         verdict.retry_after = (
             retry_after_seconds(response.headers) if verdict.kind is not Kind.OK else None
         )
+        response.extensions[VERDICT] = verdict
         if response.status_code == 429:
             self.stats.count_rate_limited()
         if pacer is None or slot is None:
@@ -92,7 +113,7 @@ class _RetryRules:
             pacer.block_for(verdict.retry_after)  # everyone waits, not just this worker
 
     @staticmethod
-    def unanswered(exc: BaseException, pacer: AsyncPacer | Pacer | None, slot: Slot | None) -> None:
+    def unanswered(exc: BaseException, pacer: AsyncPacer | None, slot: Slot | None) -> None:
         """No answer: a slot comes back only if the request surely never reached the counter."""
         if pacer is None or slot is None:
             return
@@ -102,7 +123,7 @@ class _RetryRules:
         else:
             pacer.settle(slot, None)  # a timeout or a cancel: it may still be counted
 
-    def retrying_kwargs(self, verdict: _Verdict) -> dict[str, Any]:
+    def retrying_kwargs(self, verdict: Verdict) -> dict[str, Any]:
         def retry(state: tenacity.RetryCallState) -> bool:
             if state.outcome is not None and state.outcome.failed:
                 verdict.kind = classify_exception(state.outcome.exception())  # type: ignore[arg-type]
@@ -151,19 +172,19 @@ class AsyncResilientTransport(httpx.AsyncBaseTransport):
         *,
         policy: RetryPolicy | None = None,
         pacer: AsyncPacer | None = None,
-        stats: RequestStats | None = None,
+        stats: RequestCounter | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
         self.wrapped = transport if transport is not None else httpx.AsyncHTTPTransport()
         self.pacer = pacer
-        self.stats = stats if stats is not None else RequestStats()
+        self.stats = stats if stats is not None else _NoCounter()
         self.timeout = timeout
         self._sleep = sleep
         self._rules = _RetryRules(policy or RetryPolicy(), rng or random.Random(), self.stats)  # noqa: S311 - jitter
 
-    async def _attempt(self, request: httpx.Request, verdict: _Verdict) -> httpx.Response:
+    async def _attempt(self, request: httpx.Request, verdict: Verdict) -> httpx.Response:
         verdict.attempts += 1
         slot = None if self.pacer is None else await self.pacer.acquire(retry=verdict.attempts > 1)
         self.stats.count_request()
@@ -179,56 +200,10 @@ class AsyncResilientTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         _with_finite_timeout(request, self.timeout)
-        verdict = _Verdict()
+        verdict = Verdict()
         retrying = tenacity.AsyncRetrying(sleep=self._sleep, **self._rules.retrying_kwargs(verdict))
         response: httpx.Response = await retrying(self._attempt, request, verdict)
         return response
 
     async def aclose(self) -> None:
         await self.wrapped.aclose()
-
-
-class ResilientTransport(httpx.BaseTransport):
-    """The sync twin of :class:`AsyncResilientTransport`, for ``sync_detailed`` callers."""
-
-    def __init__(
-        self,
-        transport: httpx.BaseTransport | None = None,
-        *,
-        policy: RetryPolicy | None = None,
-        pacer: Pacer | None = None,
-        stats: RequestStats | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
-    ) -> None:
-        self.wrapped = transport if transport is not None else httpx.HTTPTransport()
-        self.pacer = pacer
-        self.stats = stats if stats is not None else RequestStats()
-        self.timeout = timeout
-        self._sleep = sleep
-        self._rules = _RetryRules(policy or RetryPolicy(), rng or random.Random(), self.stats)  # noqa: S311 - jitter
-
-    def _attempt(self, request: httpx.Request, verdict: _Verdict) -> httpx.Response:
-        verdict.attempts += 1
-        slot = None if self.pacer is None else self.pacer.acquire(retry=verdict.attempts > 1)
-        self.stats.count_request()
-        try:
-            response = self.wrapped.handle_request(request)
-            if response.status_code >= 400:
-                response.read()
-        except BaseException as exc:
-            self._rules.unanswered(exc, self.pacer, slot)
-            raise
-        self._rules.judge_response(response, verdict, self.pacer, slot)
-        return response
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        _with_finite_timeout(request, self.timeout)
-        verdict = _Verdict()
-        retrying = tenacity.Retrying(sleep=self._sleep, **self._rules.retrying_kwargs(verdict))
-        response: httpx.Response = retrying(self._attempt, request, verdict)
-        return response
-
-    def close(self) -> None:
-        self.wrapped.close()

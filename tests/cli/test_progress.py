@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from hubspot_postal_mail import Progress
 from hubspot_postal_mail import _progress as progress
-from hubspot_postal_mail._bulk import Progress
 from hubspot_postal_mail._progress import LiveBar, PeriodicLines, count_records, progress_view
 
 START = Progress(
     read=0,
-    done=0,
+    total=0,
     created=0,
     updated=0,
     failed=0,
@@ -50,7 +50,7 @@ def test_the_bar_shows_rate_eta_retries_and_429s() -> None:
     terminal, out = console(terminal=True)
     bar = LiveBar(terminal, 1000, "Upserting")
     snapshot = replace(
-        START, read=500, done=400, created=390, failed=10, requests=5, retries=2, elapsed_s=2.0
+        START, read=500, total=400, created=390, failed=10, requests=5, retries=2, elapsed_s=2.0
     )
     bar.update(snapshot)
     bar.close(finished=False)
@@ -64,7 +64,7 @@ def test_the_bar_shows_rate_eta_retries_and_429s() -> None:
 def test_without_a_total_the_bar_has_no_eta() -> None:
     terminal, out = console(terminal=True)
     bar = LiveBar(terminal, None, "Upserting")
-    bar.update(replace(START, done=300, elapsed_s=1.0))
+    bar.update(replace(START, total=300, elapsed_s=1.0))
     bar.close(finished=False)
     assert "ETA -" in out.getvalue()
     assert "300" in out.getvalue()
@@ -74,7 +74,7 @@ def test_plain_lines_come_at_most_once_per_interval_and_once_at_the_end() -> Non
     piped, out = console(terminal=False)
     lines = PeriodicLines(piped, 400, interval=3600)
     for done in range(0, 400, 100):
-        lines.update(replace(START, done=done, elapsed_s=1.0 + done / 100))
+        lines.update(replace(START, total=done, elapsed_s=1.0 + done / 100))
     lines.close(finished=True)
     shown = out.getvalue().splitlines()
     assert shown == [
@@ -84,7 +84,7 @@ def test_plain_lines_come_at_most_once_per_interval_and_once_at_the_end() -> Non
 
 
 def test_records_done_by_an_earlier_run_count_toward_the_total_not_the_rate() -> None:
-    line = progress.plain_line(replace(START, done=100, resumed=800, elapsed_s=1.0), 1000)
+    line = progress.plain_line(replace(START, total=100, resumed=800, elapsed_s=1.0), 1000)
     assert line.startswith("900 of about 1000 records (90%) (800 done before), 100 records/s")
     assert "ETA 0:01" in line
 

@@ -189,7 +189,14 @@ def test_dry_run_sends_nothing_and_reports_what_would_be_sent(
     assert summary["batches"] == 4  # 100, 100, 50, then 3 ids again: not in the same batch
     entries = by_line(read_report(report))
     assert entries[251]["outcome"] == "failed"
-    assert entries[1] == {"line": 1, "id": "PM-00000", "outcome": "skipped", "would_send": True}
+    first = entries[1]
+    assert {k: first[k] for k in ("line", "id", "outcome", "would_send")} == {
+        "line": 1,
+        "id": "PM-00000",
+        "outcome": "skipped",
+        "would_send": True,
+    }
+    assert first["properties"]["external_id"] == "PM-00000"  # what would be sent
 
     clean = write_jsonl(tmp_path / "clean.jsonl", rows(10))
     assert invoke(upsert_args(clean, hubspot_fake, "--dry-run"), token=None).exit_code == 0

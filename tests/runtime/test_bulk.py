@@ -22,7 +22,7 @@ from hubspot_postal_mail import (
     aupsert_all,
     upsert_all,
 )
-from hubspot_postal_mail._bulk import MAX_BATCH
+from hubspot_postal_mail._constants import MAX_BATCH
 
 from ._hub import BAD_MARK, Answer, MiniHub, rate_limited, serve, server_error
 from .conftest import BASE_URL, TOKEN, UPSERT_URL

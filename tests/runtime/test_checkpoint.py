@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hubspot_postal_mail import upsert_all
-from hubspot_postal_mail._checkpoint import Checkpoint, CheckpointError, IntervalSet, to_ranges
+from hubspot_postal_mail import CheckpointError, upsert_all
+from hubspot_postal_mail._checkpoint import Checkpoint, IntervalSet, to_ranges
 from hubspot_postal_mail._readers import read_records
 
 from ._hub import BAD_MARK, MiniHub, serve

@@ -5,17 +5,14 @@ from __future__ import annotations
 import asyncio
 import bisect
 import heapq
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hubspot_postal_mail._pacing import AsyncPacer, Pacer, RateLimit, RequestBudget, Slot
-from hubspot_postal_mail._retry_policy import RateLimitInfo
+from hubspot_postal_mail._pacing import AsyncPacer, RequestBudget, Slot
+from hubspot_postal_mail._rate_limits import RateLimit, RateLimitInfo
 
 from .conftest import FakeTime
 
@@ -337,74 +334,26 @@ async def test_a_slot_given_back_wakes_the_waiter_at_once() -> None:
     assert isinstance(await asyncio.wait_for(waiter, 5), Slot)
 
 
-def test_the_thread_pacer_wakes_a_waiter_when_a_slot_is_given_back() -> None:
-    pacer = Pacer(RequestBudget(RateLimit(1, 3600.0)), clock=lambda: 0.0)
-    held = pacer.acquire()
-    got: list[Slot] = []
-    waiter = threading.Thread(target=lambda: got.append(pacer.acquire()), daemon=True)
-    waiter.start()
-    try:
-        pacer.release(held)
-        waiter.join(5)
-        assert got, "the waiter slept on although a slot was given back"
-    finally:
-        pacer.release(got[0] if got else held)
-        waiter.join(5)
-
-
-def test_the_thread_pacer_serves_a_retry_before_first_attempts_already_waiting() -> None:
-    pacer = Pacer(RequestBudget(RateLimit(1, 3600.0)), clock=lambda: 0.0)
-    held = pacer.acquire()
-    order: list[str] = []
-    slots: list[Slot] = []
-
-    def attempt(name: str, *, retry: bool) -> None:
-        slots.append(pacer.acquire(retry=retry))
-        order.append(name)
-
-    first = threading.Thread(target=attempt, args=("first",), kwargs={"retry": False})
-    retry = threading.Thread(target=attempt, args=("retry",), kwargs={"retry": True})
-    first.start()
-    wait_for(lambda: pacer._turn.locked())  # the first attempt waits at the head...
-    retry.start()
-    wait_for(lambda: pacer._retry_turn.locked())  # ...and so does the retry
-    try:
-        pacer.release(held)
-        wait_for(lambda: bool(order))
-        assert order == ["retry"]
-    finally:
-        for _ in range(2):
-            wait_for(lambda: bool(slots))
-            pacer.release(slots.pop())
-        first.join(5)
-        retry.join(5)
-    assert order == ["retry", "first"]
-
-
-def wait_for(condition: Callable[[], bool]) -> None:
-    """Poll until ``condition`` holds (other threads are getting there); give up after 5 s."""
-    deadline = time.monotonic() + 5
-    while not condition():
-        assert time.monotonic() < deadline, "gave up waiting"
-        time.sleep(0.001)
-
-
 @settings(max_examples=50, deadline=None)
 @given(
     limit=st.integers(1, 20),
     seconds=st.sampled_from([0.5, 1.0, 10.0]),
     gaps=st.lists(st.tuples(st.floats(0, 0.3), st.floats(0, 0.3)), min_size=1, max_size=120),
 )
-def test_no_window_of_the_thread_pacer_ever_holds_more_than_the_limit(
+def test_no_window_of_the_pacer_ever_holds_more_than_the_limit(
     limit: int, seconds: float, gaps: list[tuple[float, float]]
 ) -> None:
     fake = FakeTime()
-    pacer = Pacer(RequestBudget(RateLimit(limit, seconds)), clock=fake.clock, sleep=fake.sync_sleep)
+    pacer = AsyncPacer(RequestBudget(RateLimit(limit, seconds)), clock=fake.clock, sleep=fake.sleep)
     starts = []
-    for gap, trip in gaps:
-        fake.now += gap
-        slot = pacer.acquire()
-        starts.append(fake.now)
-        fake.now += trip
-        pacer.settle(slot, NO_HEADERS)
+
+    async def attempts() -> None:
+        for gap, trip in gaps:
+            fake.now += gap
+            slot = await pacer.acquire()
+            starts.append(fake.now)
+            fake.now += trip
+            pacer.settle(slot, NO_HEADERS)
+
+    asyncio.run(attempts())
     assert max_in_any_window(starts, seconds) <= limit

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hubspot_postal_mail._readers import InputError, read_csv, read_jsonl, read_records
+from hubspot_postal_mail import InputError
+from hubspot_postal_mail._readers import read_csv, read_jsonl, read_records
 from hubspot_postal_mail._records import InvalidRecord, SourceLine, UpsertInput, normalise
 
 

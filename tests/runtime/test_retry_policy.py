@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from hubspot_postal_mail._rate_limits import rate_limit_info
 from hubspot_postal_mail._retry_policy import (
     Kind,
     RetryPolicy,
     backoff,
     classify_exception,
     classify_status,
-    rate_limit_info,
     retry_after_seconds,
     should_retry,
     wait_seconds,

@@ -9,9 +9,8 @@ import httpx
 import pytest
 import respx
 
-from hubspot_postal_mail import RetryPolicy, upsert_all
+from hubspot_postal_mail import ConfigError, RetryPolicy, upsert_all
 from hubspot_postal_mail._config import (
-    ConfigError,
     RedactingFilter,
     Secret,
     resolve_base_url,

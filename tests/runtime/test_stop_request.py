@@ -9,8 +9,7 @@ from pathlib import Path
 
 import respx
 
-from hubspot_postal_mail import Progress, RetryPolicy, UpsertReport, upsert_all
-from hubspot_postal_mail._bulk import STOP_REQUESTED
+from hubspot_postal_mail import Progress, RetryPolicy, StopReason, UpsertReport, upsert_all
 
 from ._hub import MiniHub
 from .conftest import BASE_URL, TOKEN, UPSERT_URL
@@ -44,7 +43,7 @@ def test_a_stop_request_sends_nothing_new_and_a_rerun_finishes(tmp_path: Path) -
     hub = MiniHub(shuffle=False)
     stop = threading.Event()
     first = _run(hub, 1000, tmp_path, stop)
-    assert first.stopped == STOP_REQUESTED
+    assert first.stop_reason is StopReason.INTERRUPTED
     assert first.exit_status == 3
     assert first.created == 100
     assert hub.requests == 1

@@ -17,12 +17,12 @@ from hubspot_postal_mail_client.models import (
     Error,
 )
 
-from hubspot_postal_mail._client import client_with_transport, resilient_client
+from hubspot_postal_mail import RateLimit, UpsertReport
+from hubspot_postal_mail._client import client_with_transport
 from hubspot_postal_mail._config import Secret
-from hubspot_postal_mail._pacing import AsyncPacer, RateLimit, RequestBudget, Slot
+from hubspot_postal_mail._pacing import AsyncPacer, RequestBudget, Slot
 from hubspot_postal_mail._retry_policy import RetryPolicy
-from hubspot_postal_mail._stats import RequestStats
-from hubspot_postal_mail._transport import AsyncResilientTransport, ResilientTransport
+from hubspot_postal_mail._transport import AsyncResilientTransport
 
 from .conftest import BASE_URL, TOKEN, UPSERT_URL, FakeTime, RecordingSleep
 
@@ -59,7 +59,7 @@ async def send(
     sleeps: RecordingSleep,
     *,
     policy: RetryPolicy | None = None,
-    stats: RequestStats | None = None,
+    stats: UpsertReport | None = None,
     pacer: AsyncPacer | None = None,
 ) -> Any:
     transport = AsyncResilientTransport(
@@ -78,7 +78,7 @@ async def test_a_post_429_ten_secondly_is_retried(sleeps: RecordingSleep) -> Non
     route = respx.post(UPSERT_URL).mock(
         side_effect=[too_many("TEN_SECONDLY_ROLLING"), httpx.Response(200, json=OK)]
     )
-    stats = RequestStats()
+    stats = UpsertReport()
     response = await send(sleeps, stats=stats)
     assert response.status_code == 200
     assert isinstance(response.parsed, BatchResponseSimplePublicUpsertObject)
@@ -101,7 +101,7 @@ async def test_a_429_without_a_policy_name_is_taken_as_the_rolling_limit(
 @respx.mock
 async def test_a_daily_429_is_not_retried(sleeps: RecordingSleep) -> None:
     route = respx.post(UPSERT_URL).mock(return_value=too_many("DAILY"))
-    stats = RequestStats()
+    stats = UpsertReport()
     response = await send(sleeps, stats=stats)
     assert response.status_code == 429
     assert route.call_count == 1
@@ -171,7 +171,7 @@ async def test_400_401_403_are_not_retried(
 @respx.mock
 async def test_attempt_cap(sleeps: RecordingSleep) -> None:
     route = respx.post(UPSERT_URL).mock(return_value=error(503, "INTERNAL_ERROR"))
-    stats = RequestStats()
+    stats = UpsertReport()
     response = await send(sleeps, policy=RetryPolicy(max_attempts=4), stats=stats)
     assert response.status_code == 503  # the last answer, unchanged
     assert route.call_count == 4
@@ -359,45 +359,11 @@ async def test_rate_limit_headers_tighten_the_shared_budget(sleeps: RecordingSle
 
 
 @respx.mock
-def test_sync_transport_retries_a_post() -> None:
-    route = respx.post(UPSERT_URL).mock(
-        side_effect=[
-            too_many("TEN_SECONDLY_ROLLING"),
-            httpx.ConnectError("refused"),
-            error(502),
-            httpx.Response(200, json=OK),
-        ]
-    )
-    waits: list[float] = []
-    stats = RequestStats()
-    rng = random.Random(2)  # noqa: S311
-    transport = ResilientTransport(stats=stats, sleep=waits.append, rng=rng)
-    with client_with_transport(Secret(TOKEN), BASE_URL, transport) as client:
-        response = batch_upsert.sync_detailed(client=client, body=BODY)
-    assert response.status_code == 200
-    assert route.call_count == 4
-    assert len(waits) == 3
-    assert (stats.requests, stats.retries, stats.rate_limited) == (4, 3, 1)
-
-
-@respx.mock
-def test_sync_transport_does_not_retry_a_daily_429() -> None:
-    route = respx.post(UPSERT_URL).mock(return_value=too_many("DAILY"))
-    waits: list[float] = []
-    with client_with_transport(
-        Secret(TOKEN), BASE_URL, ResilientTransport(sleep=waits.append)
-    ) as client:
-        assert batch_upsert.sync_detailed(client=client, body=BODY).status_code == 429
-    assert route.call_count == 1
-    assert waits == []
-
-
-@respx.mock
-def test_resilient_client_sends_the_token_only_in_the_header() -> None:
+async def test_the_client_sends_the_token_only_in_the_header() -> None:
     route = respx.post(UPSERT_URL).mock(return_value=httpx.Response(200, json=OK))
-    client = resilient_client(TOKEN, BASE_URL)
-    with client:
-        batch_upsert.sync_detailed(client=client, body=BODY)
+    client = client_with_transport(Secret(TOKEN), BASE_URL, AsyncResilientTransport())
+    async with client:
+        await batch_upsert.asyncio_detailed(client=client, body=BODY)
     assert route.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert TOKEN not in repr(client)
     assert TOKEN not in str(client)

@@ -9,8 +9,9 @@ The pytest plugin (fixtures ``hubspot_fake`` and ``hubspot_fake_factory``) is re
 when the package is installed; ``postal-mail fake-server`` runs it from the command line.
 """
 
+from hubspot_postal_mail._exceptions import ConfigError
 from hubspot_postal_mail.fake._app import UPSERT_PATHS, Call, FakeHubSpot
-from hubspot_postal_mail.fake._config import ConfigError, FakeConfig
+from hubspot_postal_mail.fake._config import FakeConfig
 from hubspot_postal_mail.fake._faults import ConnectionDropped
 from hubspot_postal_mail.fake._server import RunningFake, serve_in_thread
 from hubspot_postal_mail.fake._store import StoredRecord

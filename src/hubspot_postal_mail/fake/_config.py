@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from hubspot_postal_mail._exceptions import ConfigError
+from hubspot_postal_mail._rate_limits import RateLimit
+
 # HubSpot's documented postal-mail properties (the ones an integration can write).
 DOCUMENTED_PROPERTIES = frozenset(
     {"hs_timestamp", "hs_postal_mail_body", "hubspot_owner_id", "hs_attachment_ids"}
@@ -16,10 +19,6 @@ READ_ONLY_PROPERTIES = frozenset({"hs_object_id", "hs_createdate", "hs_lastmodif
 # HubSpot's object type id for postal mail; it appears in HubSpot's error messages.
 OBJECT_TYPE_ID = "0-116"
 DEFAULT_UNIQUE_PROPERTY = "external_id"
-
-
-class ConfigError(ValueError):
-    """A fake-server option that cannot work, worded for the person who set it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +92,6 @@ def parse_token(text: str) -> tuple[str, frozenset[str] | None]:
 
 
 def parse_rate_limit(text: str) -> tuple[int, float]:
-    """``N/SECONDS``, e.g. ``100/10`` (HubSpot Free) or ``5/0.5`` for a quick test."""
-    count, sep, seconds = text.partition("/")
-    try:
-        if not sep:
-            raise ValueError
-        parsed = int(count), float(seconds)
-    except ValueError:
-        raise ConfigError(f"expected N/SECONDS such as 100/10, got {text!r}") from None
-    if parsed[0] < 1 or not (parsed[1] > 0 and math.isfinite(parsed[1])):
-        raise ConfigError(f"expected a positive N and SECONDS, got {text!r}")
-    return parsed
+    """``N/SECONDS``, e.g. ``100/10`` (HubSpot Free) or ``5/0.5``: the runtime's own parser."""
+    rate = RateLimit.parse(text)
+    return rate.requests, rate.seconds

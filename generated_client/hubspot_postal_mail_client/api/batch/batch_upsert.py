@@ -84,6 +84,7 @@ def _build_response(
         headers=response.headers,
         parsed=parse() if client.raise_on_unexpected_status else None,
         parse=None if client.raise_on_unexpected_status else parse,
+        extensions=response.extensions,
     )
 
 

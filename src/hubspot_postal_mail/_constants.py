@@ -1,0 +1,32 @@
+"""Every default of a run, and the exit statuses, in one place (as openai-python's ``_constants``).
+
+A default changes here and nowhere else; the CLI's help text, the settings and the transport all
+read it from this module.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+import httpx
+
+MAX_BATCH: Final = 100  # inputs per request: HubSpot refuses more
+DEFAULT_CONCURRENCY: Final = 10  # requests in flight at once
+# HubSpot answers a batch of 100 in about a second; a minute without a byte means trouble.
+DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0, pool=120.0)
+DEFAULT_RATE_LIMIT_TEXT: Final = "100/10"  # HubSpot's smallest tier (Free/Starter), per app
+
+TOKEN_ENV: Final = "HUBSPOT_ACCESS_TOKEN"  # noqa: S105 - the variable's name, not a token
+BASE_URL_ENV: Final = "HUBSPOT_BASE_URL"
+DEFAULT_BASE_URL: Final = "https://api.hubapi.com"
+REQUIRED_SCOPE: Final = "crm.objects.contacts.write"  # HubSpot's scope for writing postal mail
+
+
+class ExitStatus(enum.IntEnum):
+    """What ``postal-mail`` exits with (DESIGN.md's interface)."""
+
+    OK = 0  # every record was written
+    FAILED = 1  # some records failed, each in the report
+    USAGE = 2  # bad usage or unreadable input: nothing was sent
+    STOPPED = 3  # stopped early; a rerun with the same state/checkpoint resumes

@@ -1,0 +1,79 @@
+"""One settings value for a run, as httpx has ``Timeout`` and ``Limits``: declared once, taken by
+``upsert_all``, ``aupsert_all``, the dry run and the command line alike.
+
+A new setting is one field here (its default in :mod:`._constants`); the functions take it by
+name (``upsert_all(records, id_property=..., new_setting=...)``) or inside a settings value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ._config import Secret
+from ._constants import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, MAX_BATCH
+from ._exceptions import ConfigError
+from ._rate_limits import DEFAULT_RATE_LIMIT, RateLimit
+from ._report import ReportTarget
+from ._retry_policy import RetryPolicy
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpsertSettings:
+    """Everything one run needs besides its records; every field but ``id_property`` has a default.
+
+    ``token``: a string or :class:`Secret`; None reads ``HUBSPOT_ACCESS_TOKEN`` when the run starts.
+    ``base_url``: None reads ``HUBSPOT_BASE_URL``, else HubSpot's.
+    ``rate_limit``: the budget, a :class:`RateLimit`, ``"N/SECONDS"`` or ``(N, SECONDS)``.
+    ``checkpoint``: a file; rerun with the same input and file to finish what is left.
+    ``report``: a path, a text stream or a callable that gets one entry per record.
+    ``transport``: the innermost httpx transport (tests, proxies); retries and pacing wrap it.
+    ``dry_run``: read, validate and batch as a run would; send nothing.
+    """
+
+    id_property: str
+    token: Secret | None = field(default=None, repr=False)
+    base_url: str | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    rate_limit: RateLimit = DEFAULT_RATE_LIMIT
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    batch_size: int = MAX_BATCH
+    http_timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    checkpoint: Path | None = None
+    report: ReportTarget | None = None
+    transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False, compare=False)
+    dry_run: bool = False
+
+    def __post_init__(self) -> None:
+        # Accept the forms a caller naturally has; store one form.
+        if isinstance(self.token, str):
+            object.__setattr__(self, "token", Secret(self.token))
+        if not isinstance(self.rate_limit, RateLimit):
+            object.__setattr__(self, "rate_limit", RateLimit.coerce(self.rate_limit))
+        if self.checkpoint is not None and not isinstance(self.checkpoint, Path):
+            object.__setattr__(self, "checkpoint", Path(self.checkpoint))
+        if self.retry_policy is None:
+            object.__setattr__(self, "retry_policy", RetryPolicy())
+        if not isinstance(self.id_property, str) or not self.id_property.strip():
+            raise ConfigError("id_property is required: the unique-value property to upsert by")
+        if self.concurrency < 1:
+            raise ConfigError("concurrency must be at least 1")
+        if not 1 <= self.batch_size <= MAX_BATCH:
+            raise ConfigError(f"batch_size must be between 1 and {MAX_BATCH}")
+
+    @classmethod
+    def of(cls, settings: UpsertSettings | None = None, **options: Any) -> UpsertSettings:
+        """``settings`` with ``options`` applied (or new settings from ``options`` alone)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(options) - names)
+        if unknown:
+            raise TypeError(f"unknown setting(s) {', '.join(unknown)}; known: {sorted(names)}")
+        if settings is None:
+            if "id_property" not in options:
+                raise ConfigError("id_property is required: the unique-value property to upsert by")
+            return cls(**options)
+        return dataclasses.replace(settings, **options) if options else settings
