@@ -25,7 +25,7 @@ $(UV):
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 sync: $(UV)
-	$(UV) sync --locked --quiet
+	$(UV) sync --locked --quiet --all-extras
 
 test: sync lint typecheck check-generated pytest
 
@@ -78,7 +78,7 @@ $(PRISM): $(PRISM_PINS)
 BENCH_ENV := $(TOOLS)/bench-venv
 
 bench: sync
-	UV_PROJECT_ENVIRONMENT=$(BENCH_ENV) $(UV) sync --locked --quiet --group bench
+	UV_PROJECT_ENVIRONMENT=$(BENCH_ENV) $(UV) sync --locked --quiet --all-extras --group bench
 	UV_PROJECT_ENVIRONMENT=$(BENCH_ENV) $(UV) run --locked --quiet --group bench --no-sync \
 		python -m benchmarks $(BENCH_ARGS)
 

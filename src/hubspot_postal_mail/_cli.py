@@ -7,8 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-import click
-from rich.console import Console
+try:
+    import click
+    from rich.console import Console
+except ImportError as exc:  # pragma: no cover - depends on what is installed
+    raise SystemExit(
+        "postal-mail needs the [cli] extra: pip install 'hubspot-postal-mail[cli]'"
+    ) from exc
 
 from hubspot_postal_mail._constants import DEFAULT_CONCURRENCY, DEFAULT_RATE_LIMIT_TEXT, ExitStatus
 from hubspot_postal_mail._exceptions import ConfigError

@@ -9,6 +9,14 @@ The pytest plugin (fixtures ``hubspot_fake`` and ``hubspot_fake_factory``) is re
 when the package is installed; ``postal-mail fake-server`` runs it from the command line.
 """
 
+try:
+    import starlette  # noqa: F401
+    import uvicorn  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on what is installed
+    raise ImportError(
+        "the fake HubSpot needs the [fake] extra: pip install 'hubspot-postal-mail[fake]'"
+    ) from exc
+
 from hubspot_postal_mail._exceptions import ConfigError
 from hubspot_postal_mail.fake._app import UPSERT_PATHS, Call, FakeHubSpot
 from hubspot_postal_mail.fake._config import FakeConfig
