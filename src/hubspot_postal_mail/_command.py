@@ -35,7 +35,7 @@ from ._exceptions import CheckpointError, ConfigError, InputError, PostalMailErr
 from ._progress import ProgressView, count_records, progress_view
 from ._readers import read_records
 from ._records import SourceLine
-from ._report import Progress, RecordResult, StopReason, UpsertReport
+from ._report import Outcome, Progress, RecordResult, StopReason, UpsertReport
 from ._settings import UpsertSettings
 
 FAILURES_SHOWN = 10  # failed records listed on stderr; the report has them all
@@ -316,6 +316,9 @@ def failure_line(source: str, result: RecordResult) -> str:
     return f"{source}:{result.line}: {record}: failed: {result.error.category}{status}: {message}"
 
 
+_OUTCOME_STYLE = {Outcome.CREATED: "green", Outcome.UPDATED: "cyan", Outcome.FAILED: "red"}
+
+
 def summary_text(summary: dict[str, Any]) -> Text:
     """The human summary: what happened to the records, the traffic, where the report is."""
     text = Text()
@@ -335,12 +338,13 @@ def summary_text(summary: dict[str, Any]) -> Text:
             style="bold",
         )
         text.append("  ")
-        text.append(f"created {summary['created']}", style="green")
-        text.append(", ")
-        text.append(f"updated {summary['updated']}", style="cyan")
-        text.append(", ")
-        text.append(f"failed {summary['failed']}", style="red" if summary["failed"] else "")
-        text.append(f", skipped {summary['skipped']}")
+        for n, outcome in enumerate(Outcome):
+            count = summary[str(outcome)]
+            style = (
+                _OUTCOME_STYLE.get(outcome, "") if count or outcome is not Outcome.FAILED else ""
+            )
+            text.append(", " if n else "")
+            text.append(f"{outcome} {count}", style=style)
         text.append("\n")
         text.append(
             f"  {summary['requests']} requests, {summary['retries']} retries, "

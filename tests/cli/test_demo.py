@@ -25,8 +25,8 @@ def test_the_demo_creates_then_updates_and_says_where_the_reports_are(tmp_path: 
     assert run.exit_code == 0, run.all_output
     assert "A fake HubSpot is listening on http://127.0.0.1:" in run.stdout
     # Line 152 repeats D-3: it is sent after line 4 and updates what line 4 wrote.
-    assert "created 150, updated 1, failed 1, skipped 0" in run.stdout
-    assert "created 0, updated 151, failed 1, skipped 0" in run.stdout
+    assert "created 150, updated 1, unchanged 0, failed 1, skipped 0" in run.stdout
+    assert "created 0, updated 151, unchanged 0, failed 1, skipped 0" in run.stdout
     assert "The fake now holds 150 records" in run.stdout
     assert "  D-1  object " in run.stdout
     assert f"{source}:151: record without an id: failed: INVALID_INPUT" in run.stderr

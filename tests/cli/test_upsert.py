@@ -58,7 +58,7 @@ def test_every_record_written_exits_0_and_the_report_has_each_line_once(
         stored = hubspot_fake.app.find("external_id", key)
         assert stored is not None
         assert entry == {"line": line, "id": key, "outcome": "created", "object_id": stored.id}
-    assert "created 250, updated 0, failed 0" in first.stdout
+    assert "created 250, updated 0, unchanged 0, failed 0" in first.stdout
     assert f"report: {report}" in first.stdout
 
     again = invoke(upsert_args(source, hubspot_fake, "--report", str(report)))
@@ -100,7 +100,7 @@ def test_some_failed_exits_1_and_each_failure_names_file_line_and_record(
     assert f"{source}:30: record without an id: failed: INVALID_INPUT" in run.stderr
     assert f"{source}:10: " in run.stderr
     assert "Traceback" not in run.all_output
-    assert "created 115, updated 0, failed 5" in run.stdout
+    assert "created 115, updated 0, unchanged 0, failed 5" in run.stdout
 
 
 def test_csv_input_with_malformed_rows(hubspot_fake: RunningFake, tmp_path: Path) -> None:
