@@ -43,7 +43,7 @@ KIND_CATEGORY = {
 ERROR_BODY_SHOWN = 300  # characters of a non-JSON error body kept in a message (after redaction)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one per record, and frozen costs 1 us each
 class Item:
     """One record on its way: ``seq`` is its 0-based input position (checkpoint key, trace id)."""
 

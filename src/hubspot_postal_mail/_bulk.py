@@ -19,11 +19,7 @@ from typing import Any
 import httpx
 from hubspot_postal_mail_client import AuthenticatedClient
 from hubspot_postal_mail_client.api.batch import batch_upsert
-from hubspot_postal_mail_client.models import (
-    BatchInputSimplePublicObjectBatchInputUpsert,
-    SimplePublicObjectBatchInputUpsert,
-    SimplePublicObjectBatchInputUpsertProperties,
-)
+from hubspot_postal_mail_client.models import BatchInputSimplePublicObjectBatchInputUpsert
 from hubspot_postal_mail_client.types import Response
 
 from ._answers import (
@@ -70,20 +66,32 @@ async def _aiter(records: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[A
             yield record
 
 
+class _PreparedBody(BatchInputSimplePublicObjectBatchInputUpsert):
+    """The generated request model, serialised from plain dicts built once.
+
+    ``batch_upsert`` sends ``body.to_dict()``; building a model per input only to turn it back
+    into the same dict cost a third of the runtime's CPU per batch. The dicts are what the
+    generated models' ``to_dict`` gives (a test holds the two equal).
+    """
+
+    def __init__(self, items: list[Item], id_property: str) -> None:
+        super().__init__(inputs=[])
+        self._dicts = [
+            {
+                "id": item.rec.id,
+                "properties": item.rec.properties,
+                "idProperty": id_property,
+                "objectWriteTraceId": str(item.seq),
+            }
+            for item in items
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"inputs": self._dicts}
+
+
 def _body(items: list[Item], id_property: str) -> BatchInputSimplePublicObjectBatchInputUpsert:
-    inputs = []
-    for item in items:
-        props = SimplePublicObjectBatchInputUpsertProperties()
-        props.additional_properties = dict(item.rec.properties)
-        inputs.append(
-            SimplePublicObjectBatchInputUpsert(
-                id=item.rec.id,
-                properties=props,
-                id_property=id_property,
-                object_write_trace_id=str(item.seq),
-            )
-        )
-    return BatchInputSimplePublicObjectBatchInputUpsert(inputs=inputs)
+    return _PreparedBody(items, id_property)
 
 
 class _Sender:
@@ -239,7 +247,10 @@ class _Run:
         )
 
     async def run(self, records: Iterable[Any] | AsyncIterable[Any]) -> UpsertReport:
-        source = _aiter(records)
+        # A plain iterable is read with next(): an async generator around it would cost an
+        # await per record.
+        sync_source = iter(records) if isinstance(records, Iterable) else None
+        source = _aiter(records) if sync_source is None else None
         tasks: dict[asyncio.Task[Settled], list[Item]] = {}
         exhausted = False
         seq = 0
@@ -251,8 +262,8 @@ class _Run:
                     self.report.stop(StopReason.INTERRUPTED, "stop requested")
                 while not exhausted and not self.stopping and s.pending_records < self.read_ahead:
                     try:
-                        raw = await anext(source)
-                    except StopAsyncIteration:
+                        raw = next(sync_source) if sync_source is not None else await anext(source)  # type: ignore[arg-type]
+                    except (StopIteration, StopAsyncIteration):
                         exhausted = True
                         break
                     self.accept(seq, raw)

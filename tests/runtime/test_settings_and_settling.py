@@ -176,3 +176,18 @@ def test_a_request_that_never_got_an_answer_is_a_transport_error_not_a_verdict()
         )
     assert report.failures[0].error is not None
     assert report.failures[0].error.category == "NETWORK_ERROR"
+
+
+def test_the_prepared_request_body_is_what_the_generated_models_would_send() -> None:
+    from hubspot_postal_mail_client.models import BatchInputSimplePublicObjectBatchInputUpsert
+
+    from hubspot_postal_mail._answers import Item
+    from hubspot_postal_mail._records import UpsertInput
+    from hubspot_postal_mail._spec import request_validator
+
+    items = [Item(7, UpsertInput(8, "A-1", {"external_id": "A-1", "hs_postal_mail_body": "x"}))]
+    prepared = bulk._body(items, "external_id").to_dict()
+    modelled = BatchInputSimplePublicObjectBatchInputUpsert.from_dict(prepared).to_dict()
+    assert prepared == modelled
+    assert prepared["inputs"][0]["objectWriteTraceId"] == "7"
+    request_validator().validate(prepared)
