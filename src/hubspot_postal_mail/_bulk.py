@@ -38,8 +38,6 @@ from ._config import redact_logs, resolve_base_url, resolve_token
 from ._pacing import AsyncPacer, RequestBudget
 from ._records import InvalidRecord, normalise
 from ._report import (
-    Category,
-    Outcome,
     Progress,
     RecordError,
     RecordResult,
@@ -203,8 +201,7 @@ class _Run:
             return
         record = normalise(raw, id_property=self.settings.id_property, line=seq + 1)
         if isinstance(record, InvalidRecord):
-            error = RecordError(Category.INVALID_INPUT, self.redact(record.reason))
-            self.write(RecordResult(record.line, record.id, Outcome.FAILED, error=error))
+            self.write(record.result(self.redact))
             self.schedule.finished.append(seq)
             return
         self.schedule.add(Item(seq, record))

@@ -16,6 +16,11 @@ DEFAULT_CONCURRENCY: Final = 10  # requests in flight at once
 # HubSpot answers a batch of 100 in about a second; a minute without a byte means trouble.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0, pool=120.0)
 DEFAULT_RATE_LIMIT_TEXT: Final = "100/10"  # HubSpot's smallest tier (Free/Starter), per app
+# Retries (RetryPolicy): attempts per request, backoff from/to, the longest Retry-After waited.
+DEFAULT_MAX_ATTEMPTS: Final = 6
+DEFAULT_INITIAL_WAIT_S: Final = 0.5
+DEFAULT_MAX_WAIT_S: Final = 30.0
+DEFAULT_MAX_RETRY_AFTER_S: Final = 120.0
 
 TOKEN_ENV: Final = "HUBSPOT_ACCESS_TOKEN"  # noqa: S105 - the variable's name, not a token
 BASE_URL_ENV: Final = "HUBSPOT_BASE_URL"

@@ -17,10 +17,8 @@ from typing import Any
 from ._checkpoint import Checkpoint
 from ._records import InvalidRecord, normalise
 from ._report import (
-    Category,
     Outcome,
     Progress,
-    RecordError,
     RecordResult,
     ReportWriter,
     UpsertReport,
@@ -60,8 +58,7 @@ def plan(
                 continue
             record = normalise(raw, id_property=settings.id_property, line=seq + 1)
             if isinstance(record, InvalidRecord):
-                error = RecordError(Category.INVALID_INPUT, record.reason)
-                entry = RecordResult(record.line, record.id, Outcome.FAILED, error=error)
+                entry = record.result()
             else:
                 if len(batch) >= settings.batch_size or record.id in batch:
                     batch.clear()

@@ -8,12 +8,14 @@ the generated ``SimplePublicObjectBatchInputUpsert``, or a :class:`SourceLine` f
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from hubspot_postal_mail_client.models import SimplePublicObjectBatchInputUpsert
 from hubspot_postal_mail_client.types import Unset
+
+from ._report import Category, Outcome, RecordError, RecordResult
 
 API_KEYS = frozenset({"id", "properties", "idProperty", "objectWriteTraceId"})
 
@@ -43,6 +45,11 @@ class InvalidRecord:
     line: int
     id: str | None
     reason: str
+
+    def result(self, redact: Callable[[str], str] = str) -> RecordResult:
+        """Its report line: ``failed``, ``INVALID_INPUT``, the reason."""
+        error = RecordError(Category.INVALID_INPUT, redact(self.reason))
+        return RecordResult(self.line, self.id, Outcome.FAILED, error=error)
 
 
 def _scalar(value: Any, what: str) -> str:

@@ -18,6 +18,12 @@ from datetime import UTC, datetime
 
 import httpx
 
+from ._constants import (
+    DEFAULT_INITIAL_WAIT_S,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_RETRY_AFTER_S,
+    DEFAULT_MAX_WAIT_S,
+)
 from ._rate_limits import Policy, rate_limit_info
 
 
@@ -43,11 +49,11 @@ STOPS_RUN = frozenset({Kind.DAILY_LIMIT, Kind.AUTH})
 class RetryPolicy:
     """How hard to try. Waits grow as ``initial_wait * 2**(n-1)``, capped, with jitter."""
 
-    max_attempts: int = 6
-    initial_wait: float = 0.5
-    max_wait: float = 30.0
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    initial_wait: float = DEFAULT_INITIAL_WAIT_S
+    max_wait: float = DEFAULT_MAX_WAIT_S
     # A Retry-After longer than this is not waited out: the answer is returned as final.
-    max_retry_after: float = 120.0
+    max_retry_after: float = DEFAULT_MAX_RETRY_AFTER_S
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
