@@ -38,7 +38,7 @@ class Scenario:
     latency_s: float = 0.05  # the fake's answer time for every upsert
     fault_rate: float = 0.0  # share answered 500/502/503/504
     drop_rate: float = 0.0  # share whose connection is closed without an answer
-    concurrency: int = DEFAULT_CONCURRENCY  # upsert_all's default
+    concurrency: int | str = DEFAULT_CONCURRENCY  # upsert_all's default
 
     window_s: ClassVar[float] = 1.0  # resilience_run's window
 
@@ -89,7 +89,7 @@ def derive(scenario: Scenario, figures: dict[str, Any]) -> PacingResult:
         scenario.rate,
         scenario.window_s,
         latency_s=scenario.latency_s,
-        concurrency=scenario.concurrency,
+        concurrency=scenario.rate if scenario.concurrency == "auto" else int(scenario.concurrency),
     )
     return PacingResult(
         name=scenario.name,

@@ -114,7 +114,9 @@ def main() -> int:
     parser.add_argument("--fault-rate", type=float, default=0.05)
     parser.add_argument("--drop-rate", type=float, default=0.05)
     parser.add_argument("--latency", type=float, default=0.05, help="fake latency, seconds")
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--concurrency", type=lambda v: v if v == "auto" else int(v), default="auto"
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--no-competitor", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures here")

@@ -34,8 +34,9 @@ from ._answers import (
 )
 from ._checkpoint import Checkpoint
 from ._client import client_with_transport
+from ._concurrency import Concurrency
 from ._config import redact_logs, resolve_base_url, resolve_token
-from ._pacing import AsyncPacer, RequestBudget
+from ._pacing import AsyncPacer, PacerClosed, RequestBudget
 from ._records import InvalidRecord, normalise
 from ._report import (
     Progress,
@@ -48,11 +49,13 @@ from ._report import (
 from ._retry_policy import STOPS_RUN, TRANSIENT, Kind, classify_exception, classify_status
 from ._scheduler import Scheduler
 from ._settings import UpsertSettings
-from ._transport import VERDICT, AsyncResilientTransport, Verdict
+from ._transport import VERDICT, AsyncResilientTransport, Reachability, Verdict
 
 log = logging.getLogger("hubspot_postal_mail")  # one logger: see config.LOGGERS
 
-SPLIT_STATUSES = frozenset({400, 413})
+CONFLICT = 409
+# Whole-batch refusals that no retry fixes and that may be one record's fault: split them.
+SPLIT_STATUSES = frozenset({400, CONFLICT, 413, 422})
 
 
 async def _aiter(records: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
@@ -96,26 +99,51 @@ class _Sender:
     """Sends one batch and settles it: the only part of a run that talks to HubSpot."""
 
     def __init__(
-        self, client: AuthenticatedClient, id_property: str, redact: Callable[[str], str]
+        self,
+        client: AuthenticatedClient,
+        id_property: str,
+        redact: Callable[[str], str],
+        *,
+        reachability: Reachability | None = None,
+        on_round_trip: Callable[[float], None] | None = None,
     ) -> None:
         self.client = client
         self.id_property = id_property
         self.redact = redact
+        self.reachability = reachability
+        self.on_round_trip = on_round_trip
 
     async def send(self, items: list[Item]) -> Settled:
+        answer = await self._post(items)
+        if isinstance(answer, Settled):
+            return answer
+        return await self._judge(items, answer)
+
+    async def _post(self, items: list[Item]) -> Response[BatchAnswer] | Settled:
+        """HubSpot's answer, or what a request without one settles."""
         try:
             response = await batch_upsert.asyncio_detailed(
                 client=self.client, body=_body(items, self.id_property)
             )
+        except PacerClosed:  # the run is stopping: never sent, a rerun sends it
+            return Settled(unresolved=list(items))
         except httpx.TransportError as exc:  # the transport's retries ran out
             kind = classify_exception(exc)
             message = self.redact(f"{type(exc).__name__}: {exc}")
             if kind is Kind.FATAL:
-                return Settled(
-                    unresolved=list(items), stop=(StopReason.CANNOT_SEND, f"cannot send: {message}")
-                )
+                stop = (StopReason.CANNOT_SEND, f"cannot send: {message}")
+                return Settled(unresolved=list(items), stop=stop)
+            if self.reachability is not None and self.reachability.unreachable:
+                stop = (StopReason.UNREACHABLE, f"HubSpot cannot be reached: {message}")
+                return Settled(unresolved=list(items), stop=stop)
             error = RecordError(KIND_CATEGORY[kind], f"retries ran out: {message}")
             return Settled().fail(items, error, final=False)
+        verdict = response.extensions.get(VERDICT)
+        if isinstance(verdict, Verdict) and verdict.round_trip_s is not None and self.on_round_trip:
+            self.on_round_trip(verdict.round_trip_s)
+        return response
+
+    async def _judge(self, items: list[Item], response: Response[BatchAnswer]) -> Settled:
         status = int(response.status_code)
         kind = _verdict(response)
         if kind is Kind.OK:
@@ -144,14 +172,73 @@ class _Sender:
     async def _split(
         self, items: list[Item], response: Response[BatchAnswer], error: RecordError
     ) -> Settled:
-        """A whole batch refused: drop the inputs the error names, else bisect."""
+        """A whole batch refused: drop the inputs the error names, else bisect.
+
+        A 409 (one input conflicts with another record: HubSpot refuses the whole batch and
+        names the existing record, not the input) is split like a 400 until the culprit is
+        alone, so the good records are written.
+        """
         named = named_inputs(error_context(response.parsed), items)
         if named and len(named) < len(items):
             rest = [item for item in items if item not in named]
             return Settled().fail(named, error, final=True).merge(await self.send(rest))
+        return await self._bisect(items, error)
+
+    async def _bisect(self, items: list[Item], error: RecordError) -> Settled:
+        """Send both halves; settle each by its own answer.
+
+        When both halves meet the very refusal of the whole (same status, category and
+        message), it may be about the request, not a record (a non-unique ``idProperty``, say):
+        bisecting every batch down to single records would spend the day's budget on it. So one
+        half is probed further, one level at a time; if the refusal holds down to single
+        records on both sides, the run stops with HubSpot's message (the records stay
+        unfinished). Bad records spread over the batch part ways at some level, and the rest
+        is bisected as usual. A 409 names another record, so it is never taken for this.
+        """
         middle = len(items) // 2
-        left, right = await asyncio.gather(self.send(items[:middle]), self.send(items[middle:]))
-        return left.merge(right)
+        halves = [items[:middle], items[middle:]]
+        answers = await asyncio.gather(*(self._post(half) for half in halves))
+        same = error.status != CONFLICT and all(
+            not isinstance(answer, Settled) and self._refusal(answer) == _key(error)
+            for answer in answers
+        )
+        if same:
+            if all(len(half) == 1 for half in halves):
+                stop = (
+                    StopReason.REFUSED,
+                    f"HubSpot refuses every request alike, down to single records "
+                    f"(HTTP {error.status} {error.category}): {error.message}",
+                )
+                return Settled(unresolved=list(items), stop=stop)
+            probe, other = (0, 1) if len(halves[0]) > 1 else (1, 0)
+            probed = await self._bisect(halves[probe], error)
+            if probed.stop is not None and probed.stop[0] is StopReason.REFUSED:
+                return Settled(unresolved=list(items), stop=probed.stop)
+            answer = answers[other]
+            assert not isinstance(answer, Settled)
+            return probed.merge(await self._judge(halves[other], answer))
+        settled = await asyncio.gather(
+            *(
+                self._judge(half, answer) if not isinstance(answer, Settled) else _done(answer)
+                for half, answer in zip(halves, answers, strict=True)
+            )
+        )
+        return settled[0].merge(settled[1])
+
+    def _refusal(self, response: Response[BatchAnswer]) -> tuple[object, ...] | None:
+        status = int(response.status_code)
+        kind = _verdict(response)
+        if kind is not Kind.REJECTED or status not in SPLIT_STATUSES:
+            return None
+        return _key(request_error(status, response.content, response.parsed, kind, self.redact))
+
+
+def _key(error: RecordError) -> tuple[object, ...]:
+    return (error.status, error.category, error.message)
+
+
+async def _done(settled: Settled) -> Settled:
+    return settled
 
 
 def _verdict(response: Response[BatchAnswer]) -> Kind:
@@ -165,12 +252,16 @@ def _verdict(response: Response[BatchAnswer]) -> Kind:
 class _Run:
     """The loop of one run: read, schedule, send, settle; see the module docstring."""
 
+    STOP_POLL_S = 0.2  # how soon a caller's stop request is seen while batches are in flight
+
     def __init__(
         self,
         *,
         sender: _Sender,
         settings: UpsertSettings,
         report: UpsertReport,
+        pacer: AsyncPacer,
+        concurrency: Concurrency,
         checkpoint: Checkpoint | None,
         writer: ReportWriter,
         on_progress: Callable[[Progress], None] | None,
@@ -180,6 +271,8 @@ class _Run:
         self.sender = sender
         self.settings = settings
         self.report = report
+        self.pacer = pacer
+        self.concurrency = concurrency
         self.checkpoint = checkpoint
         self.writer = writer
         self.on_progress = on_progress
@@ -187,12 +280,23 @@ class _Run:
         self.stop_requested = stop_requested
         self.schedule = Scheduler(settings.batch_size)
         self.read = 0
-        self.concurrency = settings.concurrency
-        self.read_ahead = max(2 * settings.batch_size * settings.concurrency, settings.batch_size)
+        self.report_intact = True  # every report line so far reached the file
 
     @property
     def stopping(self) -> bool:
         return self.report.stop_reason is not None
+
+    @property
+    def read_ahead(self) -> int:
+        return 2 * self.settings.batch_size * self.concurrency.limit
+
+    def stop(self, reason: StopReason, message: str) -> None:
+        """Send nothing new; requests waiting for a slot or a retry end at once."""
+        if not self.stopping:
+            self.report.stop(reason, message)
+            if reason is not StopReason.INTERRUPTED:
+                log.warning("stopping early: %s", message)
+        self.pacer.close()
 
     def accept(self, seq: int, raw: Any) -> None:
         self.read += 1
@@ -207,7 +311,11 @@ class _Run:
         self.schedule.add(Item(seq, record))
 
     def write(self, result: RecordResult) -> None:
-        self.writer.write(result)
+        try:
+            self.writer.write(result)
+        except OSError:
+            self.report_intact = False  # a full disk: mark nothing more finished
+            raise
         self.report.add(result)
 
     def settle(self, batch: list[Item], settled: Settled) -> None:
@@ -215,17 +323,21 @@ class _Run:
             self.write(result)
             self.schedule.settle(item, result, final=final)
         self.report.unfinished += len(settled.unresolved)
-        if settled.stop is not None and not self.stopping:
-            self.report.stop(*settled.stop)
-            log.warning("stopping early: %s", settled.stop[1])
-        self.writer.flush()
+        if settled.stop is not None:
+            self.stop(*settled.stop)
+        try:
+            self.writer.flush()
+        except OSError:
+            self.report_intact = False
+            raise
         self.flush_checkpoint()  # before the ids are released: see _checkpoint.py
         self.schedule.release(batch)
         self.progress()
 
     def flush_checkpoint(self) -> None:
+        """Finished positions to the checkpoint, only while their report lines are on disk."""
         finished = self.schedule.take_finished()
-        if self.checkpoint is not None and finished:
+        if self.checkpoint is not None and finished and self.report_intact:
             self.checkpoint.mark(finished)
 
     def progress(self) -> None:
@@ -238,10 +350,14 @@ class _Run:
         s = self.schedule
         return (
             not self.stopping
-            and in_flight < self.concurrency
+            and in_flight < self.concurrency.limit
             and s.eligible > 0
             and (s.eligible >= s.batch_size or exhausted or s.pending_records >= self.read_ahead)
         )
+
+    def _check_stop_request(self) -> None:
+        if not self.stopping and self.stop_requested is not None and self.stop_requested.is_set():
+            self.stop(StopReason.INTERRUPTED, "stop requested")
 
     async def run(self, records: Iterable[Any] | AsyncIterable[Any]) -> UpsertReport:
         # A plain iterable is read with next(): an async generator around it would cost an
@@ -254,9 +370,7 @@ class _Run:
         s = self.schedule
         try:
             while True:
-                if not self.stopping and self.stop_requested and self.stop_requested.is_set():
-                    # Send nothing new; let batches in flight finish.
-                    self.report.stop(StopReason.INTERRUPTED, "stop requested")
+                self._check_stop_request()
                 while not exhausted and not self.stopping and s.pending_records < self.read_ahead:
                     try:
                         raw = next(sync_source) if sync_source is not None else await anext(source)  # type: ignore[arg-type]
@@ -265,7 +379,7 @@ class _Run:
                         break
                     self.accept(seq, raw)
                     seq += 1
-                    free = max(1, self.concurrency - len(tasks))
+                    free = max(1, self.concurrency.limit - len(tasks))
                     if s.eligible >= s.batch_size * free:
                         break
                 while self._may_send(len(tasks), exhausted):
@@ -275,7 +389,10 @@ class _Run:
                     if exhausted or self.stopping:
                         break
                     continue
-                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                timeout = None if self.stop_requested is None else self.STOP_POLL_S
+                done, _ = await asyncio.wait(
+                    tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
                 for task in done:
                     self.settle(tasks.pop(task), task.result())
         except BaseException:
@@ -320,12 +437,21 @@ async def aupsert_all(
     secret = resolve_token(settings.token)
     url = resolve_base_url(settings.base_url)
     report = UpsertReport()
+    budget = RequestBudget(settings.rate_limit)
+    pacer = AsyncPacer(budget)
+    concurrency = Concurrency(
+        budget, None if settings.concurrency == "auto" else settings.concurrency
+    )
+    failures, seconds = settings.unreachable_after
+    reachability = Reachability(failures, seconds)
     resilient = AsyncResilientTransport(
         settings.transport,
         policy=settings.retry_policy,
-        pacer=AsyncPacer(RequestBudget(settings.rate_limit)),
+        pacer=pacer,
         stats=report,
         timeout=settings.http_timeout,
+        deadline=settings.attempt_deadline,
+        reachability=reachability,
     )
     with redact_logs(secret) as redaction:
         store = (
@@ -340,10 +466,19 @@ async def aupsert_all(
             async with client_with_transport(
                 secret, url, resilient, timeout=settings.http_timeout
             ) as client:
+                sender = _Sender(
+                    client,
+                    settings.id_property,
+                    redaction.redact,
+                    reachability=reachability,
+                    on_round_trip=concurrency.observe,
+                )
                 run = _Run(
-                    sender=_Sender(client, settings.id_property, redaction.redact),
+                    sender=sender,
                     settings=settings,
                     report=report,
+                    pacer=pacer,
+                    concurrency=concurrency,
                     checkpoint=store,
                     writer=writer,
                     on_progress=on_progress,

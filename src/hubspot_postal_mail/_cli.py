@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 try:
     import click
@@ -85,6 +85,19 @@ def _consoles() -> tuple[Console, Console]:
     )
 
 
+def _concurrency(text: str) -> int | Literal["auto"]:
+    """``auto`` or a whole number from 1."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"expected auto or a whole number, got {text!r}") from None
+    if value < 1:
+        raise ConfigError(f"expected auto or at least 1, got {value}")
+    return value
+
+
 def _rate_limit(ctx: click.Context, param: click.Parameter, value: str | None) -> RateLimit | None:
     if value is None:
         return None
@@ -148,11 +161,12 @@ Exit status:
 )
 @click.option(
     "--concurrency",
-    type=click.IntRange(1, 64),
+    callback=_parsed(_concurrency),
     default=DEFAULT_CONCURRENCY,
     show_default=True,
-    metavar="N",
-    help="Requests in flight at once (the rate limit still applies).",
+    metavar="auto|N",
+    help="Requests in flight: auto keeps enough in flight to use the budget at the latency "
+    "HubSpot shows; a number caps that (the rate limit applies either way).",
 )
 @click.option(
     "--rate-limit",
@@ -178,7 +192,7 @@ def upsert(
     base_url: str | None,
     report: Path | None,
     checkpoint: Path | None,
-    concurrency: int,
+    concurrency: int | Literal["auto"],
     rate_limit: RateLimit | None,
     dry_run: bool,
     as_json: bool,

@@ -12,9 +12,16 @@ from typing import Final
 import httpx
 
 MAX_BATCH: Final = 100  # inputs per request: HubSpot refuses more
-DEFAULT_CONCURRENCY: Final = 10  # requests in flight at once
+# Requests in flight: "auto" follows HubSpot's latency (see _concurrency), a number caps it.
+DEFAULT_CONCURRENCY: Final = "auto"
 # HubSpot answers a batch of 100 in about a second; a minute without a byte means trouble.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0, pool=120.0)
+# One attempt, body included, ends by then (a trickling server cannot hold a batch for ever).
+DEFAULT_ATTEMPT_DEADLINE_S: Final = 120.0
+# A 100-result answer is ~60 kB; a compressed answer inflating past this is a fault.
+DEFAULT_MAX_ANSWER_BYTES: Final = 16 * 1024 * 1024
+# HubSpot unreachable: this many attempts in a row failed to connect, over at least this long.
+DEFAULT_UNREACHABLE_AFTER: Final = (10, 30.0)
 DEFAULT_RATE_LIMIT_TEXT: Final = "100/10"  # HubSpot's smallest tier (Free/Starter), per app
 # Retries (RetryPolicy): attempts per request, backoff from/to, the longest Retry-After waited.
 DEFAULT_MAX_ATTEMPTS: Final = 6

@@ -33,6 +33,13 @@ from dataclasses import dataclass
 from ._rate_limits import DEFAULT_RATE_LIMIT, RateLimit, RateLimitInfo
 
 Clock = Callable[[], float]
+# What rate-limit headers may impose at most: a window up to a minute, at least 1 request/s.
+MAX_HEADER_WINDOW_S = 60.0
+MIN_HEADER_RATE = 1.0
+
+
+class PacerClosed(Exception):
+    """The run is stopping: no new attempt may start, and waits end at once."""
 
 
 @dataclass(eq=False)
@@ -141,10 +148,17 @@ class RequestBudget:
         heapq.heappush(self._frees, until)
 
     def _adopt(self, info: RateLimitInfo) -> None:
-        """A lower limit from HubSpot (or as much, over another window) replaces ours."""
+        """A lower limit from HubSpot (or as much, over another window) replaces ours.
+
+        Only a plausible one: headers claiming a window longer than a minute or less than one
+        request a second (1 per hour, say) would stall the run; HubSpot's smallest budget is
+        ten a second. Such headers are ignored.
+        """
         if (
             info.max is not None
             and info.interval_s is not None
+            and info.interval_s <= MAX_HEADER_WINDOW_S
+            and info.max / info.interval_s >= MIN_HEADER_RATE
             and info.max / info.interval_s <= self.limit / self.interval
             and (info.max, info.interval_s) != (self.limit, self.interval)
         ):
@@ -162,7 +176,7 @@ class RequestBudget:
             return
         if refused:
             ours = self.used(now) - 1
-            interval = info.interval_s if info.interval_s is not None else self.interval
+            interval = min(info.interval_s or self.interval, MAX_HEADER_WINDOW_S)
         elif info.interval_s in (None, self.interval):
             ours = slot.held + (self._taken - slot.serial - 1)
             interval = self.interval
@@ -196,8 +210,36 @@ class AsyncPacer:
         self._retry_turn = asyncio.Lock()
         self._retries = 0  # retries waiting for a slot
         self._wake = asyncio.Event()  # a slot was given back, or a retry got one
+        self._closed = asyncio.Event()
+
+    def close(self) -> None:
+        """Stop: every waiter (for a slot, or in a pause) raises :class:`PacerClosed` now."""
+        self._closed.set()
+        self._wake.set()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    async def pause(
+        self, seconds: float, sleep: Callable[[float], Awaitable[None]] | None = None
+    ) -> None:
+        """Sleep (a backoff, a Retry-After), cut short by :meth:`close`."""
+        if self.closed:
+            raise PacerClosed
+        nap = asyncio.ensure_future((sleep or self._sleep)(seconds))
+        closed = asyncio.ensure_future(self._closed.wait())
+        try:
+            await asyncio.wait((nap, closed), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            nap.cancel()
+            closed.cancel()
+        if self.closed:
+            raise PacerClosed
 
     async def acquire(self, *, retry: bool = False) -> Slot:
+        if self.closed:
+            raise PacerClosed
         if not retry:
             async with self._turn:
                 return await self._take(after_retries=True)
@@ -211,6 +253,8 @@ class AsyncPacer:
 
     async def _take(self, *, after_retries: bool) -> Slot:
         while True:
+            if self.closed:
+                raise PacerClosed
             if after_retries and self._retries:
                 wait = self.budget.window  # woken when the retries have their slots
             elif isinstance(slot := self.budget.reserve(self._clock()), Slot):

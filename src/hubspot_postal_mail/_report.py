@@ -47,6 +47,8 @@ class StopReason(enum.StrEnum):
     DAILY_LIMIT = "daily_limit"
     UNAUTHORISED = "unauthorised"  # 401/403
     CANNOT_SEND = "cannot_send"  # a local error no retry can fix
+    UNREACHABLE = "unreachable"  # every recent attempt failed to connect
+    REFUSED = "refused"  # HubSpot refuses the request itself, whatever its records
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,8 @@ def classify_exception(exc: BaseException) -> Kind:
         return Kind.TIMEOUT
     if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
         return Kind.NETWORK
+    if isinstance(exc, httpx.DecodingError):
+        return Kind.SERVER_ERROR  # a broken (or absurdly large) body: the server's fault
     return Kind.FATAL
 
 

@@ -10,12 +10,18 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from ._config import Secret
-from ._constants import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, MAX_BATCH
+from ._constants import (
+    DEFAULT_ATTEMPT_DEADLINE_S,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_TIMEOUT,
+    DEFAULT_UNREACHABLE_AFTER,
+    MAX_BATCH,
+)
 from ._exceptions import ConfigError
 from ._rate_limits import DEFAULT_RATE_LIMIT, RateLimit
 from ._report import ReportTarget
@@ -29,6 +35,11 @@ class UpsertSettings:
     ``token``: a string or :class:`Secret`; None reads ``HUBSPOT_ACCESS_TOKEN`` when the run starts.
     ``base_url``: None reads ``HUBSPOT_BASE_URL``, else HubSpot's.
     ``rate_limit``: the budget, a :class:`RateLimit`, ``"N/SECONDS"`` or ``(N, SECONDS)``.
+    ``concurrency``: ``"auto"`` keeps enough requests in flight to use the budget at the latency
+    HubSpot shows; a number caps that.
+    ``attempt_deadline``: seconds one attempt may take, body included.
+    ``unreachable_after``: (attempts, seconds): that many connect failures in a row, over at
+    least that long, stop the run (resumably) as HubSpot unreachable.
     ``checkpoint``: a file; rerun with the same input and file to finish what is left.
     ``report``: a path, a text stream or a callable that gets one entry per record.
     ``transport``: the innermost httpx transport (tests, proxies); retries and pacing wrap it.
@@ -38,11 +49,13 @@ class UpsertSettings:
     id_property: str
     token: Secret | None = field(default=None, repr=False)
     base_url: str | None = None
-    concurrency: int = DEFAULT_CONCURRENCY
+    concurrency: int | Literal["auto"] = DEFAULT_CONCURRENCY
     rate_limit: RateLimit = DEFAULT_RATE_LIMIT
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     batch_size: int = MAX_BATCH
     http_timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    attempt_deadline: float = DEFAULT_ATTEMPT_DEADLINE_S
+    unreachable_after: tuple[int, float] = DEFAULT_UNREACHABLE_AFTER
     checkpoint: Path | None = None
     report: ReportTarget | None = None
     transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False, compare=False)
@@ -60,8 +73,12 @@ class UpsertSettings:
             object.__setattr__(self, "retry_policy", RetryPolicy())
         if not isinstance(self.id_property, str) or not self.id_property.strip():
             raise ConfigError("id_property is required: the unique-value property to upsert by")
-        if self.concurrency < 1:
-            raise ConfigError("concurrency must be at least 1")
+        if self.concurrency != "auto" and (
+            not isinstance(self.concurrency, int) or self.concurrency < 1
+        ):
+            raise ConfigError(f"concurrency must be 'auto' or at least 1, got {self.concurrency!r}")
+        if not self.attempt_deadline > 0:
+            raise ConfigError("attempt_deadline must be positive")
         if not 1 <= self.batch_size <= MAX_BATCH:
             raise ConfigError(f"batch_size must be between 1 and {MAX_BATCH}")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -22,8 +23,8 @@ from typing import Any, Protocol
 import httpx
 import tenacity
 
-from ._constants import DEFAULT_TIMEOUT
-from ._pacing import AsyncPacer, Slot
+from ._constants import DEFAULT_ATTEMPT_DEADLINE_S, DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT
+from ._pacing import AsyncPacer, PacerClosed, Slot
 from ._rate_limits import rate_limit_info
 from ._retry_policy import (
     Kind,
@@ -75,6 +76,82 @@ class Verdict:
     kind: Kind = Kind.OK
     retry_after: float | None = None
     attempts: int = 0
+    round_trip_s: float | None = None  # of the attempt that got this answer
+
+
+class AnswerTooLarge(httpx.DecodingError):
+    """An answer (after decompression) larger than any real one: a fault, not read further."""
+
+
+class Reachability:
+    """Whether HubSpot can be reached at all, from the attempts' fates.
+
+    Unreachable: the last ``failures`` attempts all failed to connect (refused, DNS, TLS
+    handshake, connect timeout), over at least ``seconds``. Then retrying is pointless: the run
+    stops (resumably) instead of retrying every batch for minutes.
+    """
+
+    def __init__(
+        self, failures: int = 10, seconds: float = 30.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.failures = failures
+        self.seconds = seconds
+        self._clock = clock
+        self._count = 0
+        self._since: float | None = None
+
+    def connected(self) -> None:
+        self._count, self._since = 0, None
+
+    def failed_to_connect(self) -> None:
+        self._count += 1
+        if self._since is None:
+            self._since = self._clock()
+
+    @property
+    def unreachable(self) -> bool:
+        return (
+            self._since is not None
+            and self._count >= self.failures
+            and self._clock() - self._since >= self.seconds
+        )
+
+
+def is_connect_failure(exc: BaseException) -> bool:
+    """The request never reached the server: nothing was sent."""
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+
+
+async def _read_whole(
+    response: httpx.Response, request: httpx.Request, limit: int
+) -> httpx.Response:
+    """The answer with its whole body read (decompressed), inside the attempt's deadline.
+
+    A body larger than ``limit`` once inflated raises :class:`AnswerTooLarge` (a compressed
+    answer can inflate a thousandfold). The returned response carries the body as read.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise AnswerTooLarge(
+                    f"answer larger than {limit} bytes once decompressed: not read further",
+                    request=request,
+                )
+            chunks.append(chunk)
+    finally:
+        await response.aclose()
+    skip = {"content-encoding", "content-length", "transfer-encoding"}
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in skip]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=b"".join(chunks),
+        request=request,
+        extensions=dict(response.extensions),
+    )
 
 
 class _RetryRules:
@@ -93,7 +170,7 @@ class _RetryRules:
         slot: Slot | None,
     ) -> None:
         """Classify one answer, count it, and tell the shared budget what HubSpot said."""
-        body = response.content if response.status_code >= 400 else b""  # read by _attempt
+        body = response.content if response.status_code >= 400 else b""  # read in _attempt
         verdict.kind = classify_status(response.status_code, response.headers, body)
         verdict.retry_after = (
             retry_after_seconds(response.headers) if verdict.kind is not Kind.OK else None
@@ -109,8 +186,14 @@ class _RetryRules:
             return
         rate_limited = verdict.kind is Kind.RATE_LIMITED
         pacer.settle(slot, info, refused=rate_limited and not verdict.retry_after)
-        if rate_limited and verdict.retry_after:
-            pacer.block_for(verdict.retry_after)  # everyone waits, not just this worker
+        # Everyone waits, not just this worker; but a Retry-After beyond what we wait out
+        # (1e9 s, a date in 2099) fails this request alone and blocks no one.
+        if (
+            rate_limited
+            and verdict.retry_after
+            and verdict.retry_after <= self.policy.max_retry_after
+        ):
+            pacer.block_for(verdict.retry_after)
 
     @staticmethod
     def unanswered(exc: BaseException, pacer: AsyncPacer | None, slot: Slot | None) -> None:
@@ -123,11 +206,18 @@ class _RetryRules:
         else:
             pacer.settle(slot, None)  # a timeout or a cancel: it may still be counted
 
-    def retrying_kwargs(self, verdict: Verdict) -> dict[str, Any]:
+    def retrying_kwargs(
+        self, verdict: Verdict, reachability: Reachability | None = None
+    ) -> dict[str, Any]:
         def retry(state: tenacity.RetryCallState) -> bool:
             if state.outcome is not None and state.outcome.failed:
-                verdict.kind = classify_exception(state.outcome.exception())  # type: ignore[arg-type]
+                error = state.outcome.exception()
+                if isinstance(error, PacerClosed):
+                    return False  # the run is stopping
+                verdict.kind = classify_exception(error)  # type: ignore[arg-type]
                 verdict.retry_after = None
+            if reachability is not None and reachability.unreachable:
+                return False
             return should_retry(verdict.kind, verdict.retry_after, self.policy)
 
         def wait(state: tenacity.RetryCallState) -> float:
@@ -174,6 +264,9 @@ class AsyncResilientTransport(httpx.AsyncBaseTransport):
         pacer: AsyncPacer | None = None,
         stats: RequestCounter | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_ATTEMPT_DEADLINE_S,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        reachability: Reachability | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -181,27 +274,53 @@ class AsyncResilientTransport(httpx.AsyncBaseTransport):
         self.pacer = pacer
         self.stats = stats if stats is not None else _NoCounter()
         self.timeout = timeout
+        self.deadline = deadline
+        self.max_answer_bytes = max_answer_bytes
+        self.reachability = reachability
         self._sleep = sleep
         self._rules = _RetryRules(policy or RetryPolicy(), rng or random.Random(), self.stats)  # noqa: S311 - jitter
+
+    async def _pause(self, seconds: float) -> None:
+        """Backoff between attempts; a stopping run (the pacer closed) cuts it short."""
+        if self.pacer is None:
+            await self._sleep(seconds)
+        else:
+            await self.pacer.pause(seconds, self._sleep)
 
     async def _attempt(self, request: httpx.Request, verdict: Verdict) -> httpx.Response:
         verdict.attempts += 1
         slot = None if self.pacer is None else await self.pacer.acquire(retry=verdict.attempts > 1)
         self.stats.count_request()
+        started = time.monotonic()
         try:
-            response = await self.wrapped.handle_async_request(request)
-            if response.status_code >= 400:
-                await response.aread()  # error bodies are small; reading frees the connection
+            try:
+                # The whole answer, body included, inside the retry loop and one deadline: a
+                # server trickling a byte at a time cannot hold a batch open for ever, and a
+                # cut or short body is retried like any other broken answer.
+                async with asyncio.timeout(self.deadline):
+                    response = await self.wrapped.handle_async_request(request)
+                    response = await _read_whole(response, request, self.max_answer_bytes)
+            except TimeoutError as exc:
+                raise httpx.ReadTimeout(
+                    f"no whole answer within {self.deadline:g} s", request=request
+                ) from exc
         except BaseException as exc:
             self._rules.unanswered(exc, self.pacer, slot)
+            if self.reachability is not None and is_connect_failure(exc):
+                self.reachability.failed_to_connect()
             raise
+        verdict.round_trip_s = time.monotonic() - started
+        if self.reachability is not None:
+            self.reachability.connected()
         self._rules.judge_response(response, verdict, self.pacer, slot)
         return response
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         _with_finite_timeout(request, self.timeout)
         verdict = Verdict()
-        retrying = tenacity.AsyncRetrying(sleep=self._sleep, **self._rules.retrying_kwargs(verdict))
+        retrying = tenacity.AsyncRetrying(
+            sleep=self._pause, **self._rules.retrying_kwargs(verdict, self.reachability)
+        )
         response: httpx.Response = await retrying(self._attempt, request, verdict)
         return response
 
