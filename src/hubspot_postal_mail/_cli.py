@@ -361,6 +361,13 @@ Examples:
     "nothing written (HubSpot), or only that input fails (in a 207).",
 )
 @click.option(
+    "--conflict-share",
+    default=0.0,
+    type=click.FloatRange(0, 1),
+    help="Share of ids (the same ones for a --seed) that always conflict, as if an archived "
+    "record held their value.",
+)
+@click.option(
     "--auth-mode",
     type=click.Choice(["private-app", "oauth"]),
     default="private-app",
@@ -415,6 +422,7 @@ def fake_server(
     latency_spread: float,
     latency_max: float | None,
     conflicts: str,
+    conflict_share: float,
     auth_mode: str,
     error_bodies: str,
     retry_after: int | None,
@@ -448,6 +456,7 @@ def fake_server(
             latency_sigma=latency_spread,
             latency_max_s=None if latency_max is None else latency_max / 1000,
             conflict_mode="per-input" if conflicts == "per-input" else "batch",
+            conflict_share=conflict_share,
             auth_mode="oauth" if auth_mode == "oauth" else "private-app",
             error_bodies="hubspot" if error_bodies == "hubspot" else "pin",
             retry_after=retry_after,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -164,6 +165,37 @@ async def test_per_input_mode_without_trace_ids_is_a_409_naming_the_inputs(
     assert fake.app.find("external_id", "b") is None
 
 
+def _failed_traces(body: dict[str, Any]) -> set[str]:
+    return {error["context"]["objectWriteTraceId"][0] for error in body["errors"]}
+
+
+async def test_a_conflict_share_of_ids_always_conflicts_with_an_archived_record(
+    make_fake: Callable[..., Harness],
+) -> None:
+    fake = make_fake(conflict_share=0.2, conflict_mode="per-input", seed=3)
+    ids = [f"PM-{n}" for n in range(100)]
+    first = (await fake.upsert(traced(inputs(*ids)))).json()
+    conflicting = _failed_traces(first)
+    assert 10 <= len(conflicting) <= 30
+    assert {e["category"] for e in first["errors"]} == {"CONFLICT"}
+    assert all("already exists. Existing ID: 8" in e["message"] for e in first["errors"])
+    again = (await fake.upsert(traced(inputs(*ids)))).json()
+    assert _failed_traces(again) == conflicting
+    assert len(fake.app.records()) == 100 - len(conflicting)
+    other_seed = make_fake(conflict_share=0.2, conflict_mode="per-input", seed=4)
+    moved = (await other_seed.upsert(traced(inputs(*ids)))).json()
+    assert _failed_traces(moved) != conflicting
+
+
+async def test_one_conflict_share_id_in_a_batch_is_a_409_for_all(
+    make_fake: Callable[..., Harness],
+) -> None:
+    fake = make_fake(conflict_share=0.05, seed=3)
+    response = await fake.upsert(inputs(*(f"PM-{n}" for n in range(100))))
+    assert response.status_code == 409
+    assert fake.app.records() == []
+
+
 def test_the_store_never_gives_a_unique_value_to_a_second_record() -> None:
     store = RecordStore(UNIQUE, 1)
     now = datetime(2026, 3, 2, tzinfo=UTC)
@@ -178,3 +210,5 @@ def test_the_store_never_gives_a_unique_value_to_a_second_record() -> None:
 def test_an_unknown_conflict_mode_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="conflict mode"):
         FakeConfig(conflict_mode="sometimes")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="conflict share"):
+        FakeConfig(conflict_share=1.5)

@@ -66,6 +66,9 @@ class FakeConfig:
     # with 409 CONFLICT and nothing is written, as HubSpot does. "per-input": only that input
     # fails (listed in a 207's errors when every input has an objectWriteTraceId).
     conflict_mode: Literal["batch", "per-input"] = "batch"
+    # Share of ids (picked by a hash of seed and id, so the same ids every time) that always
+    # conflict, as if an archived record still held the value: conflicts without crafted data.
+    conflict_share: float = 0.0
     # "private-app" answers carry X-HubSpot-RateLimit-Daily(-Remaining); "oauth" ones do not.
     auth_mode: Literal["private-app", "oauth"] = "private-app"
     # "pin": error bodies carry every field the pinned spec requires. "hubspot": as HubSpot
@@ -89,6 +92,7 @@ class FakeConfig:
             ("fault rate", self.fault_rate),
             ("drop rate", self.drop_rate),
             ("HTML fault rate", self.html_fault_rate),
+            ("conflict share", self.conflict_share),
         )
         for name, rate in rates:
             if not 0.0 <= rate <= 1.0:

@@ -11,6 +11,7 @@ trace ids).
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -22,8 +23,10 @@ from jsonschema.protocols import Validator
 
 from hubspot_postal_mail.fake import _bodies as bodies
 from hubspot_postal_mail.fake._config import READ_ONLY_PROPERTIES, FakeConfig
-from hubspot_postal_mail.fake._store import RecordStore, StoredRecord, Write, timestamp
+from hubspot_postal_mail.fake._store import Conflict, RecordStore, StoredRecord, Write, timestamp
 
+# Object ids of the archived records that `conflict_share` ids conflict with start here.
+ARCHIVED_FIRST_ID = 80_000_000_000
 # Without idProperty HubSpot reads `id` as the record id, which is not unique-valued for upsert.
 RECORD_ID_PROPERTY = "hs_object_id"
 _MAX_MESSAGE = 300
@@ -159,14 +162,29 @@ class Upserter:
         or from an earlier input of the batch."""
         valid = [index for index in range(len(inputs)) if index not in invalid]
         writes = [_write(inputs[index]) for index in valid]
+        found = self._store.conflicts(writes)
+        for n, index in enumerate(valid):
+            archived = self._archived_holder(inputs[index])
+            if archived is not None and n not in found:
+                found[n] = Conflict(inputs[index].id_property, inputs[index].id, archived)
         return {
             valid[n]: bodies.InputFailure(
                 inputs[valid[n]].id,
                 inputs[valid[n]].trace_id,
-                (bodies.unique_value_taken(found.name, found.value, found.holder),),
+                (bodies.unique_value_taken(conflict.name, conflict.value, conflict.holder),),
             )
-            for n, found in self._store.conflicts(writes).items()
+            for n, conflict in sorted(found.items())
         }
+
+    def _archived_holder(self, item: _Input) -> str | None:
+        """For the ``conflict_share`` of ids, the id of an archived record holding its value."""
+        if not self._config.conflict_share:
+            return None
+        key = f"{self._config.seed}:{item.id_property}:{item.id}".encode()
+        digest = hashlib.sha256(key).digest()
+        if int.from_bytes(digest[:8]) / 2**64 >= self._config.conflict_share:
+            return None
+        return str(ARCHIVED_FIRST_ID + int.from_bytes(digest[8:12]))
 
 
 def _write(item: _Input) -> Write:
