@@ -275,6 +275,7 @@ def demo(ctx: click.Context, input_path: Path | None, output_dir: Path | None) -
 Examples:
   postal-mail fake-server --port 8080
   postal-mail fake-server --token pat-test --rate-limit 10/1 --fault-rate 0.05 --seed 1
+  postal-mail fake-server --latency 1000 --latency-spread 0.5 --seed 1  # HubSpot-like timing
   # then, in another shell (any token, unless --token was given):
   HUBSPOT_ACCESS_TOKEN=pat-test postal-mail upsert mail.csv \\
       --id-property external_id --base-url http://127.0.0.1:8080
@@ -350,19 +351,70 @@ Examples:
     help="Process dropped requests before closing: records are written, the answer is lost.",
 )
 @click.option(
+    "--html-fault-rate",
+    default=0.0,
+    type=click.FloatRange(0, 1),
+    help="Share of requests answered by a proxy's HTML 502 page (text/html, not JSON).",
+)
+@click.option(
     "--latency",
     default=0.0,
     type=click.FloatRange(min=0),
     metavar="MS",
-    help="Delay every upsert by this many milliseconds.",
+    help="Median time each admitted upsert takes, in milliseconds (after auth and rate limits).",
+)
+@click.option(
+    "--latency-spread",
+    default=0.0,
+    type=click.FloatRange(min=0),
+    metavar="SIGMA",
+    help="Log-normal spread of that time: MS * exp(SIGMA * N(0,1)), seeded. 0: always MS.",
+)
+@click.option(
+    "--latency-max",
+    type=click.FloatRange(min=0),
+    metavar="MS",
+    help="Never take longer than this many milliseconds.",
+)
+@click.option(
+    "--conflicts",
+    type=click.Choice(["batch", "per-input"]),
+    default="batch",
+    show_default=True,
+    help="An input taking a unique value another record holds: 409 for the whole batch, "
+    "nothing written (HubSpot), or only that input fails (in a 207).",
+)
+@click.option(
+    "--conflict-share",
+    default=0.0,
+    type=click.FloatRange(0, 1),
+    help="Share of ids (the same ones for a --seed) that always conflict, as if an archived "
+    "record held their value.",
+)
+@click.option(
+    "--auth-mode",
+    type=click.Choice(["private-app", "oauth"]),
+    default="private-app",
+    show_default=True,
+    help="oauth: answers carry no X-HubSpot-RateLimit-Daily headers, as for OAuth apps.",
+)
+@click.option(
+    "--error-bodies",
+    type=click.Choice(["pin", "hubspot"]),
+    default="pin",
+    show_default=True,
+    help="hubspot: malformed-JSON 400s and 429s without the category the pin requires.",
 )
 @click.option(
     "--retry-after",
     type=click.IntRange(min=0),
     metavar="S",
-    help="Send Retry-After: S with 429 and injected 5xx answers.",
+    help="Send Retry-After: S with TEN_SECONDLY_ROLLING 429s and injected 5xx answers "
+    "(a DAILY 429 gets the seconds left to midnight UTC).",
 )
-@click.option("--seed", type=int, help="Seed for faults and result order (reproducible runs).")
+@click.option(
+    "--seed", type=int, help="Seed for faults, latency and result order (reproducible runs)."
+)
 @click.option(
     "--partial-status",
     type=click.Choice(["207", "200"]),
@@ -389,7 +441,14 @@ def fake_server(
     fault_rate: float,
     drop_rate: float,
     drop_after_write: bool,
+    html_fault_rate: float,
     latency: float,
+    latency_spread: float,
+    latency_max: float | None,
+    conflicts: str,
+    conflict_share: float,
+    auth_mode: str,
+    error_bodies: str,
     retry_after: int | None,
     seed: int | None,
     partial_status: str,
@@ -416,7 +475,14 @@ def fake_server(
             fault_rate=fault_rate,
             drop_rate=drop_rate,
             drop_after_write=drop_after_write,
+            html_fault_rate=html_fault_rate,
             latency_seconds=latency / 1000,
+            latency_sigma=latency_spread,
+            latency_max_s=None if latency_max is None else latency_max / 1000,
+            conflict_mode="per-input" if conflicts == "per-input" else "batch",
+            conflict_share=conflict_share,
+            auth_mode="oauth" if auth_mode == "oauth" else "private-app",
+            error_bodies="hubspot" if error_bodies == "hubspot" else "pin",
             retry_after=retry_after,
             seed=seed,
             partial_status=200 if partial_status == "200" else 207,

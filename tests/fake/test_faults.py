@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable
 
 import httpx
@@ -96,3 +97,33 @@ async def test_the_calls_log_records_each_status(make_fake: Callable[..., Harnes
     await fake.upsert(inputs("b"))
     await fake.upsert(inputs("c"), headers={})
     assert [c.status for c in fake.app.calls()] == [200, 429, 401]
+
+
+async def test_an_html_fault_is_a_proxys_502_page(make_fake: Callable[..., Harness]) -> None:
+    fake = make_fake(off_pin=True, html_fault_rate=1.0, retry_after=2)
+    response = await fake.upsert(inputs("a"))
+    assert response.status_code == 502
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<title>502 Bad Gateway</title>" in response.text
+    assert not any(name.lower().startswith("x-hubspot") for name in response.headers)
+    assert "Retry-After" not in response.headers
+    assert fake.app.records() == []
+    assert [c.status for c in fake.app.calls()] == [502]
+
+
+async def test_html_faults_follow_the_seed_and_leave_the_other_faults_in_place(
+    make_fake: Callable[..., Harness],
+) -> None:
+    runs = []
+    for html_fault_rate in (0.0, 0.3, 0.3):
+        fake = make_fake(off_pin=True, fault_rate=0.3, html_fault_rate=html_fault_rate, seed=5)
+        runs.append([(await fake.upsert(inputs(f"r{n}"))).status_code for n in range(40)])
+    plain, html, again = runs
+    assert html == again
+    assert html.count(502) > plain.count(502)
+    # Every request the 5xx faults hit without HTML faults is hit the same way with them,
+    # and those are the requests the seed hit before HTML faults existed (3 draws a request).
+    assert all(h == p for p, h in zip(plain, html, strict=True) if p != 200)
+    draws = random.Random(5)  # noqa: S311 - the fake's own sequence
+    hit = [[draws.random() for _ in range(3)][1] < 0.3 for _ in range(40)]
+    assert [status != 200 for status in plain] == hit

@@ -105,3 +105,48 @@ async def test_retry_after_is_sent_on_429_when_configured(
     fake = make_fake(rate_limit=(1, 10.0), retry_after=3)
     await fake.upsert(inputs("a"))
     assert (await fake.upsert(inputs("b"))).headers["Retry-After"] == "3"
+
+
+async def test_a_daily_429_never_carries_the_short_retry_after(
+    make_fake: Callable[..., Harness], clock: ManualClock
+) -> None:
+    fake = make_fake(daily_limit=1, retry_after=3)
+    await fake.upsert(inputs("a"))
+    clock.advance(60)  # the clock starts at noon: 11 h 59 min to midnight UTC
+    refused = await fake.upsert(inputs("b"))
+    assert refused.json()["policyName"] == "DAILY"
+    assert refused.headers["Retry-After"] == str(11 * 3600 + 59 * 60)
+
+
+async def test_a_daily_429_has_no_retry_after_when_none_is_configured(
+    make_fake: Callable[..., Harness],
+) -> None:
+    fake = make_fake(daily_limit=1)
+    await fake.upsert(inputs("a"))
+    assert "Retry-After" not in (await fake.upsert(inputs("b"))).headers
+
+
+async def test_oauth_answers_carry_no_daily_headers_yet_the_daily_limit_holds(
+    make_fake: Callable[..., Harness],
+) -> None:
+    fake = make_fake(auth_mode="oauth", daily_limit=1)
+    allowed = await fake.upsert(inputs("a"))
+    refused = await fake.upsert(inputs("b"))
+    for response in (allowed, refused):
+        assert "X-HubSpot-RateLimit-Daily" not in response.headers
+        assert "X-HubSpot-RateLimit-Daily-Remaining" not in response.headers
+        assert response.headers["X-HubSpot-RateLimit-Max"] == "100"
+    assert refused.json()["policyName"] == "DAILY"
+
+
+async def test_hubspot_error_bodies_leave_category_out_of_a_429(
+    make_fake: Callable[..., Harness],
+) -> None:
+    fake = make_fake(off_pin=True, error_bodies="hubspot", rate_limit=(1, 10.0))
+    await fake.upsert(inputs("a"))
+    body = (await fake.upsert(inputs("b"))).json()
+    assert "category" not in body
+    assert body["status"] == "error"
+    assert body["errorType"] == "RATE_LIMIT"
+    assert body["policyName"] == "TEN_SECONDLY_ROLLING"
+    assert body["correlationId"]

@@ -64,29 +64,3 @@ async def test_hubspots_own_properties_are_read_only(fake: Harness, name: str) -
     response = await fake.upsert(inputs("a", **{name: "1"}))
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "READ_ONLY_VALUE"
-
-
-async def test_a_unique_value_held_by_another_record_is_refused(
-    make_fake: Callable[..., Harness],
-) -> None:
-    fake = make_fake(unique_properties=("external_id", "letter_ref"))
-    await fake.upsert(inputs("a", letter_ref="L-1"))
-    response = await fake.upsert(traced(inputs("b", "c", letter_ref="L-1")))
-    assert response.status_code == 207
-    body = response.json()
-    assert body["numErrors"] == 2
-    assert {e["category"] for e in body["errors"]} == {"CONFLICT"}
-    owner = fake.app.find("letter_ref", "L-1")
-    assert owner is not None
-    assert owner.properties["external_id"] == "a"
-
-
-async def test_two_inputs_claiming_one_unique_value_the_second_fails(
-    make_fake: Callable[..., Harness],
-) -> None:
-    fake = make_fake(unique_properties=("external_id", "letter_ref"))
-    response = await fake.upsert(traced(inputs("a", "b", letter_ref="L-1")))
-    assert response.status_code == 207
-    body = response.json()
-    assert [r["objectWriteTraceId"] for r in body["results"]] == ["trace-0"]
-    assert body["errors"][0]["context"]["objectWriteTraceId"] == ["trace-1"]

@@ -102,6 +102,16 @@ def test_the_plugin_marker_configures_the_fake(hubspot_fake: RunningFake) -> Non
     assert _post(hubspot_fake, inputs("b", id_property="letter_ref")).status_code == 429
 
 
+@pytest.mark.hubspot_fake(latency_median_s=0.001, latency_sigma=0.5, conflict_mode="per-input")
+def test_the_plugin_marker_sets_the_latency_model_and_conflict_mode(
+    hubspot_fake: RunningFake,
+) -> None:
+    config = hubspot_fake.app.config
+    assert (config.latency_median, config.latency_sigma) == (0.001, 0.5)
+    assert config.conflict_mode == "per-input"
+    assert _post(hubspot_fake, inputs("a")).status_code == 200
+
+
 def test_the_plugin_factory_starts_independent_fakes(
     hubspot_fake_factory: Callable[..., RunningFake],
 ) -> None:

@@ -56,6 +56,22 @@ async def test_malformed_json_is_400_validation_error(fake: Harness) -> None:
     assert response.json()["category"] == "VALIDATION_ERROR"
 
 
+async def test_with_hubspot_error_bodies_malformed_json_is_a_400_without_category(
+    make_fake: Callable[..., Harness],
+) -> None:
+    fake = make_fake(off_pin=True, error_bodies="hubspot")
+    headers = {**AUTH, "Content-Type": "application/json"}
+    response = await fake.client.post(PATH, content=b'{"inputs": [', headers=headers)
+    assert response.status_code == 400
+    body = response.json()
+    assert "category" not in body
+    assert body["status"] == "error"
+    assert body["message"].startswith("Invalid input JSON")
+    assert body["correlationId"]
+    # Only the malformed-JSON answer leaves the pin; schema refusals keep their category.
+    assert (await fake.upsert({"inputs": "x"})).json()["category"] == "VALIDATION_ERROR"
+
+
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
 async def test_bodies_not_sent_as_json_are_415(fake: Harness, content_type: str | None) -> None:
     headers = AUTH if content_type is None else {**AUTH, "Content-Type": content_type}

@@ -1,33 +1,41 @@
 """The fake HubSpot as one ASGI application, with a Python handle for tests.
 
-Order of events for an upsert, as at HubSpot: infrastructure faults (latency, drops, 5xx)
-before anything else, then authentication, then rate limits, then the body.
+Order of events for an upsert, as at HubSpot: infrastructure faults (drops, 5xx, a proxy's
+HTML 502) before anything else, then authentication, then rate limits; an admitted request
+then takes its time (the latency model, awaited, so other requests go on meanwhile), and
+only then is the body read and written.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from hubspot_postal_mail import _spec as spec
 from hubspot_postal_mail.fake import _bodies as bodies
 from hubspot_postal_mail.fake._auth import Refusal, authenticate
 from hubspot_postal_mail.fake._config import FakeConfig
-from hubspot_postal_mail.fake._faults import FaultInjector, drop_connection
-from hubspot_postal_mail.fake._limits import RateLimiter
+from hubspot_postal_mail.fake._faults import (
+    PROXY_502_PAGE,
+    FaultInjector,
+    Latency,
+    drop_connection,
+)
+from hubspot_postal_mail.fake._limits import DAILY, RateLimiter
 from hubspot_postal_mail.fake._store import RecordStore, StoredRecord, timestamp
 from hubspot_postal_mail.fake._upsert import Upserter
 
@@ -66,12 +74,20 @@ class FakeHubSpot:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config or FakeConfig()
+        self._now = now
+        self._pin_bodies = self.config.error_bodies == "pin"
         self._store = RecordStore(self.config.unique_properties, self.config.first_object_id)
         per_window, seconds = self.config.rate_limit
         self._limiter = RateLimiter(
-            per_window, seconds, self.config.daily_limit, clock=clock, today=lambda: now().date()
+            per_window,
+            seconds,
+            self.config.daily_limit,
+            daily_headers=self.config.auth_mode == "private-app",
+            clock=clock,
+            today=lambda: now().date(),
         )
         self._faults = FaultInjector(self.config)
+        self._latency = Latency(self.config)
         self._scopes = spec.required_scopes()
         self._shuffle = random.Random(f"{self.config.seed}-shuffle")  # noqa: S311 - not secret
         self._upsert = Upserter(
@@ -98,13 +114,15 @@ class FakeHubSpot:
             return
         path = str(scope["path"])
         fault = self._faults.next()
-        if self.config.latency_seconds:
-            await asyncio.sleep(self.config.latency_seconds)
         if fault.drop:
             if self.config.drop_after_write:
                 await self._app(scope, receive, _discard)  # written, but the answer is lost
             self._record(Call(path, None))
             await drop_connection(receive, send, body_read=self.config.drop_after_write)
+            return
+        if fault.html:  # a load balancer's page: no HubSpot headers, no Retry-After
+            self._record(Call(path, 502))
+            await HTMLResponse(PROXY_502_PAGE, status_code=502)(scope, receive, send)
             return
         if fault.status is not None:
             response = _json(fault.status, bodies.server_error(fault.status), self._retry_after())
@@ -126,15 +144,19 @@ class FakeHubSpot:
         decision = self._limiter.acquire(caller.key)
         if not decision.allowed:
             assert decision.policy is not None
-            headers = decision.headers | self._retry_after()
-            return _json(429, bodies.rate_limited(decision.policy), headers)
+            body = bodies.rate_limited(decision.policy, pin=self._pin_bodies)
+            return _json(429, body, decision.headers | self._retry_after(decision.policy))
+        delay = self._latency.next()
+        if delay:
+            await asyncio.sleep(delay)
         media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         if media_type != "application/json":
             return _json(415, bodies.unsupported_media_type(media_type), decision.headers)
         try:
             payload = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError) as exc:
-            return _json(400, bodies.malformed_json(str(exc)), decision.headers)
+            body = bodies.malformed_json(str(exc), pin=self._pin_bodies)
+            return _json(400, body, decision.headers)
         answer = self._upsert(payload)
         return _json(answer.status, answer.body, decision.headers)
 
@@ -144,9 +166,17 @@ class FakeHubSpot:
             return Response(status_code=204)
         return JSONResponse({"results": [record_json(r) for r in self.records()]})
 
-    def _retry_after(self) -> dict[str, str]:
+    def _retry_after(self, policy: str | None = None) -> dict[str, str]:
+        """The configured Retry-After, except on a DAILY 429: that one clears at midnight (UTC
+        here), never in a few seconds, so it says so."""
         seconds = self.config.retry_after
-        return {} if seconds is None else {"Retry-After": str(seconds)}
+        if seconds is None:
+            return {}
+        if policy == DAILY:
+            now = self._now()
+            midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+            seconds = math.ceil((midnight - now).total_seconds())
+        return {"Retry-After": str(seconds)}
 
     def _record(self, call: Call) -> None:
         with self._calls_lock:
@@ -172,6 +202,7 @@ class FakeHubSpot:
         self._store.reset()
         self._limiter.reset()
         self._faults.reset()
+        self._latency.reset()
         self._shuffle.seed(f"{self.config.seed}-shuffle")
         with self._calls_lock:
             self._calls.clear()

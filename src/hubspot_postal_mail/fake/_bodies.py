@@ -122,14 +122,21 @@ def missing_scopes(required: Sequence[str]) -> Body:
     )
 
 
-def rate_limited(policy: str) -> Body:
-    """A 429: HubSpot's ``errorType``/``policyName``, plus the ``category`` the pin requires."""
-    return error(
+def rate_limited(policy: str, *, pin: bool = True) -> Body:
+    """A 429: HubSpot's ``errorType``/``policyName``; ``pin`` adds the ``category`` the pin
+    requires and HubSpot leaves out."""
+    body = error(
         f"You have reached your {policy.lower()} limit.",
         "RATE_LIMITS",
         errorType="RATE_LIMIT",
         policyName=policy,
     )
+    return body if pin else _without_category(body)
+
+
+def _without_category(body: Body) -> Body:
+    """HubSpot's real body where it omits the ``category`` the pin marks required."""
+    return {key: value for key, value in body.items() if key != "category"}
 
 
 def validation(
@@ -149,8 +156,10 @@ def unsupported_media_type(media_type: str) -> Body:
     )
 
 
-def malformed_json(reason: str) -> Body:
-    return validation(f"Invalid input JSON: {reason}")
+def malformed_json(reason: str, *, pin: bool = True) -> Body:
+    """Also words schema failures; HubSpot's answer to unparsable JSON has no ``category``."""
+    body = validation(f"Invalid input JSON: {reason}")
+    return body if pin else _without_category(body)
 
 
 def too_many_inputs(count: int, limit: int) -> Body:
@@ -201,14 +210,22 @@ def read_only_property(name: str) -> Problem:
     )
 
 
-def unique_value_taken(name: str, value: str, holder: str) -> Problem:
-    """Modelled on HubSpot's single-record conflict: another record holds this unique value."""
-    return Problem(
-        f"{name}={value} already belongs to another postal mail record ({holder})",
-        "CONFLICT",
-        category="CONFLICT",
-        context={"propertyName": [name], "holder": [holder]},
-    )
+def unique_value_taken(name: str, value: str, holder: str | None) -> Problem:
+    """Another record (``holder``, an object id) holds this unique value; None: an earlier
+    input of the same batch claims it for a record it creates. Worded like HubSpot's
+    conflicts, which name the existing record rather than the input."""
+    if holder is None:
+        message = f"A postal mail with {name}={value} is created by another input of this batch."
+        context = {"propertyName": [name]}
+    else:
+        message = f"A postal mail with {name}={value} already exists. Existing ID: {holder}"
+        context = {"propertyName": [name], "existingId": [holder]}
+    return Problem(message, "CONFLICT", category="CONFLICT", context=context)
+
+
+def conflict(problem: Problem) -> Body:
+    """A 409: the whole batch refused over one conflicting input, which it does not name."""
+    return error(problem.message, "CONFLICT")
 
 
 def standard_error(failure: InputFailure) -> Body:

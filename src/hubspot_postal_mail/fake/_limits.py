@@ -36,12 +36,14 @@ class RateLimiter:
         window_seconds: float,
         daily_limit: int | None,
         *,
+        daily_headers: bool = True,
         clock: Callable[[], float] = time.monotonic,
         today: Callable[[], date] = lambda: datetime.now(UTC).date(),
     ) -> None:
         self._max = per_window
         self._window = window_seconds
         self._daily_limit = daily_limit
+        self._daily_headers = daily_headers
         self._clock = clock
         self._today = today
         self._lock = threading.Lock()
@@ -73,7 +75,8 @@ class RateLimiter:
             "X-HubSpot-RateLimit-Remaining": str(max(self._max - used, 0)),
             "X-HubSpot-RateLimit-Interval-Milliseconds": str(round(self._window * 1000)),
         }
-        if self._daily_limit is not None:
+        # HubSpot sends the daily headers to private apps only, not to OAuth apps.
+        if self._daily_limit is not None and self._daily_headers:
             headers["X-HubSpot-RateLimit-Daily"] = str(self._daily_limit)
             remaining = max(self._daily_limit - self._daily_used, 0)
             headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(remaining)

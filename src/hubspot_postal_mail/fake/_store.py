@@ -7,7 +7,7 @@ access takes the lock; readers get immutable snapshots.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -30,6 +30,23 @@ class Write:
     id_property: str
     id: str
     properties: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A write would set unique property ``name`` to ``value``, which another record holds.
+
+    ``holder`` is that record's object id; None when the value is claimed by an earlier write
+    of the same batch that creates a new record (so there is no id to name yet).
+    """
+
+    name: str
+    value: str
+    holder: str | None
+
+
+class UniqueValueTaken(RuntimeError):
+    """Raised by ``RecordStore.upsert`` for a write that would break a unique property."""
 
 
 def timestamp(moment: datetime) -> str:
@@ -58,13 +75,46 @@ class RecordStore:
             object_id = self._index.get((name, value))
             return self._records[object_id] if object_id is not None else None
 
-    def upsert(self, writes: Iterable[Write], now: datetime) -> list[tuple[StoredRecord, bool]]:
-        """Apply every write at once; each result says whether it created the record.
+    def conflicts(self, writes: Sequence[Write]) -> dict[int, Conflict]:
+        """The first conflict of each write (by position) that would take a unique value from
+        another record, counting values claimed by earlier writes in ``writes`` too."""
+        with self._lock:
+            return self._conflicts(writes)
 
-        The caller has already checked that no write takes a unique value another record holds.
+    def _conflicts(self, writes: Sequence[Write]) -> dict[int, Conflict]:
+        claims: dict[tuple[str, str], str] = {}
+        found: dict[int, Conflict] = {}
+        for index, write in enumerate(writes):
+            key = (write.id_property, write.id)
+            target = claims.get(key) or self._index.get(key) or f"new:{index}"
+            wanted = [
+                (name, value)
+                for name, value in write.properties.items()
+                if name in self._unique and name != write.id_property
+            ]
+            for name, value in wanted:
+                owner = claims.get((name, value)) or self._index.get((name, value))
+                if owner is not None and owner != target:
+                    holder = None if owner.startswith("new:") else owner
+                    found[index] = Conflict(name, value, holder)
+                    break
+            else:
+                for claim in [key, *wanted]:
+                    claims[claim] = target
+        return found
+
+    def upsert(self, writes: Sequence[Write], now: datetime) -> list[tuple[StoredRecord, bool]]:
+        """Apply every write at once, or none: each result says whether it created the record.
+
+        A unique value stays with one record: a batch in which a write would take one from
+        another record raises ``UniqueValueTaken`` before anything is written (callers ask
+        ``conflicts`` first and answer as HubSpot does).
         """
         results = []
         with self._lock:
+            conflicts = self._conflicts(writes)
+            if conflicts:
+                raise UniqueValueTaken(next(iter(conflicts.values())))
             for write in writes:
                 results.append(self._apply(write, now))
         return results

@@ -1,13 +1,17 @@
 """The batch upsert itself: HubSpot's checks in HubSpot's order, then the write.
 
 Request-wide problems (schema, size, idProperty, duplicate ids) fail the whole request.
-Per-input problems give a partial answer (207) only when every input carries its own
-``objectWriteTraceId`` to point back at; otherwise the whole request fails and nothing is
-written.
+Invalid inputs (unknown or read-only properties) give a partial answer (207) only when every
+input carries its own ``objectWriteTraceId`` to point back at; otherwise the whole request
+fails with 400 and nothing is written. Then the write: an input taking a unique value another
+record holds fails the whole batch with 409 CONFLICT, as at HubSpot (``conflict_mode="batch"``),
+or only itself (``"per-input"``: listed in a 207, or a 409 naming the inputs when they carry no
+trace ids).
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -19,8 +23,10 @@ from jsonschema.protocols import Validator
 
 from hubspot_postal_mail.fake import _bodies as bodies
 from hubspot_postal_mail.fake._config import READ_ONLY_PROPERTIES, FakeConfig
-from hubspot_postal_mail.fake._store import RecordStore, StoredRecord, Write, timestamp
+from hubspot_postal_mail.fake._store import Conflict, RecordStore, StoredRecord, Write, timestamp
 
+# Object ids of the archived records that `conflict_share` ids conflict with start here.
+ARCHIVED_FIRST_ID = 80_000_000_000
 # Without idProperty HubSpot reads `id` as the record id, which is not unique-valued for upsert.
 RECORD_ID_PROPERTY = "hs_object_id"
 _MAX_MESSAGE = 300
@@ -77,15 +83,20 @@ class Upserter:
         refusal = self._check_ids(inputs)
         if refusal is not None:
             return Answer(400, refusal)
-        failures = self._check_inputs(inputs)
+        invalid = self._check_properties(inputs)
         trace_ids = [item.trace_id for item in inputs]
         partial = None not in trace_ids and len(set(trace_ids)) == len(trace_ids)
-        if failures and not partial:
-            return Answer(400, bodies.invalid_inputs(list(failures.values())))
+        if invalid and not partial:
+            return Answer(400, bodies.invalid_inputs(list(invalid.values())))
+        conflicting = self._check_conflicts(inputs, invalid)
+        if conflicting and self._config.conflict_mode == "batch":
+            first = next(iter(conflicting.values()))
+            return Answer(409, bodies.conflict(first.problems[0]))
+        if conflicting and not partial:
+            return Answer(409, bodies.invalid_inputs(list(conflicting.values())))
+        failures = dict(sorted((invalid | conflicting).items()))
         writes = [
-            (item, Write(item.id_property, item.id, item.properties))
-            for index, item in enumerate(inputs)
-            if index not in failures
+            (item, _write(item)) for index, item in enumerate(inputs) if index not in failures
         ]
         stored = self._store.upsert([write for _, write in writes], self._now())
         results = [
@@ -128,35 +139,56 @@ class Upserter:
         duplicates = list(dict.fromkeys(key[1] for key, n in counts.items() if n > 1))
         return bodies.duplicate_ids(duplicates) if duplicates else None
 
-    def _check_inputs(self, inputs: Sequence[_Input]) -> dict[int, bodies.InputFailure]:
-        """Problems by input position; unique values claimed earlier in the batch count too."""
+    def _check_properties(self, inputs: Sequence[_Input]) -> dict[int, bodies.InputFailure]:
+        """Inputs (by position) writing properties that do not exist or are HubSpot's own."""
         known = self._config.known_properties
-        unique = set(self._config.unique_properties)
-        claims: dict[tuple[str, str], str] = {}
         failures: dict[int, bodies.InputFailure] = {}
         for index, item in enumerate(inputs):
-            problems: list[bodies.Problem] = []
-            for name in item.properties:
-                if name in READ_ONLY_PROPERTIES:
-                    problems.append(bodies.read_only_property(name))
-                elif name not in known:
-                    problems.append(bodies.unknown_property(name))
-            key = (item.id_property, item.id)
-            target = claims.get(key) or self._store.owner(*key) or f"new {key}"
-            taken: list[tuple[str, str]] = []
-            for name, value in item.properties.items():
-                if name in unique and name != item.id_property:
-                    owner = claims.get((name, value)) or self._store.owner(name, value)
-                    if owner is not None and owner != target:
-                        holder = f"ID {owner}" if owner.isdigit() else "an earlier input"
-                        problems.append(bodies.unique_value_taken(name, value, holder))
-                    taken.append((name, value))
+            problems = [
+                bodies.read_only_property(name)
+                if name in READ_ONLY_PROPERTIES
+                else bodies.unknown_property(name)
+                for name in item.properties
+                if name in READ_ONLY_PROPERTIES or name not in known
+            ]
             if problems:
                 failures[index] = bodies.InputFailure(item.id, item.trace_id, tuple(problems))
-                continue
-            for claim in [key, *taken]:
-                claims[claim] = target
         return failures
+
+    def _check_conflicts(
+        self, inputs: Sequence[_Input], invalid: Mapping[int, bodies.InputFailure]
+    ) -> dict[int, bodies.InputFailure]:
+        """Valid inputs (by position) that would take a unique value from another record,
+        or from an earlier input of the batch."""
+        valid = [index for index in range(len(inputs)) if index not in invalid]
+        writes = [_write(inputs[index]) for index in valid]
+        found = self._store.conflicts(writes)
+        for n, index in enumerate(valid):
+            archived = self._archived_holder(inputs[index])
+            if archived is not None and n not in found:
+                found[n] = Conflict(inputs[index].id_property, inputs[index].id, archived)
+        return {
+            valid[n]: bodies.InputFailure(
+                inputs[valid[n]].id,
+                inputs[valid[n]].trace_id,
+                (bodies.unique_value_taken(conflict.name, conflict.value, conflict.holder),),
+            )
+            for n, conflict in sorted(found.items())
+        }
+
+    def _archived_holder(self, item: _Input) -> str | None:
+        """For the ``conflict_share`` of ids, the id of an archived record holding its value."""
+        if not self._config.conflict_share:
+            return None
+        key = f"{self._config.seed}:{item.id_property}:{item.id}".encode()
+        digest = hashlib.sha256(key).digest()
+        if int.from_bytes(digest[:8]) / 2**64 >= self._config.conflict_share:
+            return None
+        return str(ARCHIVED_FIRST_ID + int.from_bytes(digest[8:12]))
+
+
+def _write(item: _Input) -> Write:
+    return Write(item.id_property, item.id, item.properties)
 
 
 def _result(record: StoredRecord, created: bool, trace_id: str | None) -> bodies.Body:
