@@ -56,10 +56,11 @@ class StateLocked(StateError):
 
 
 class Confirmed(NamedTuple):
-    """What HubSpot last confirmed for an id."""
+    """What HubSpot last confirmed for an id, and when (Unix seconds)."""
 
     fingerprint: bytes
     object_id: str | None
+    confirmed_at: int
 
 
 class Summary(NamedTuple):
@@ -86,6 +87,7 @@ def fingerprint(properties: Mapping[str, str]) -> bytes:
     return hashlib.blake2b(data, digest_size=16, person=person).digest()
 
 
+_COLUMNS = "fingerprint, object_id, confirmed_at"  # in the order of Confirmed
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE confirmed (
@@ -247,14 +249,16 @@ class State:
                 found.update(db.execute(_select_sql(column, len(chunk)), chunk))
         return found
 
-    def forget(self, ids: Iterable[str]) -> int:
-        """Remove ``ids`` before their new values are sent; durable (fsync) if any was there.
+    def forget(self, ids: Iterable[str]) -> dict[str, Confirmed]:
+        """Remove ``ids`` before new values are sent for them; durable (fsync) if any was there.
 
-        Returns how many entries were removed.
+        Returns the removed entries: if HubSpot then refuses the input outright (so it wrote
+        nothing), :meth:`restore` puts them back; if the outcome is unknown, leave them out.
         """
-        params = [(key,) for key in ids]
-        if not params:
-            return 0
+        keys = list(ids)
+        removed: dict[str, Confirmed] = {}
+        if not keys:
+            return removed
         with self._mutex:
             db = self._writable()
             # FULL makes this commit fsync the log; a transaction that deletes nothing writes
@@ -262,9 +266,15 @@ class State:
             db.execute("PRAGMA synchronous=FULL")
             try:
                 db.execute("BEGIN IMMEDIATE")
-                before = db.total_changes
-                db.executemany("DELETE FROM confirmed WHERE id = ?", params)
-                removed = db.total_changes - before
+                for start in range(0, len(keys), LOOKUP_CHUNK):
+                    chunk = keys[start : start + LOOKUP_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    where = f"FROM confirmed WHERE id IN ({marks})"
+                    found = db.execute(f"SELECT id, {_COLUMNS} {where}", chunk)
+                    for key, fp, object_id, at in found:
+                        removed[key] = Confirmed(fp, object_id, at)
+                    if removed:  # nothing to delete in a first run: skip the statement
+                        db.execute(f"DELETE {where}", chunk)
                 db.execute("COMMIT")
             except BaseException:
                 _rollback(db)
@@ -273,12 +283,18 @@ class State:
                 db.execute("PRAGMA synchronous=NORMAL")
         return removed
 
+    def restore(self, entries: Mapping[str, Confirmed]) -> None:
+        """Put back entries :meth:`forget` removed, as they were, in one transaction."""
+        self._write([(key, *entry) for key, entry in entries.items()])
+
     def confirm(
         self, rows: Iterable[tuple[str, bytes, str | None]], *, at: float | None = None
     ) -> None:
         """Record ``(id, fingerprint, object_id)`` rows HubSpot confirmed, in one transaction."""
         stamp = int(time.time() if at is None else at)
-        params = [(key, fp, object_id, stamp) for key, fp, object_id in rows]
+        self._write([(key, fp, object_id, stamp) for key, fp, object_id in rows])
+
+    def _write(self, params: list[tuple[str, bytes, str | None, int]]) -> None:
         if not params:
             return
         with self._mutex:
@@ -301,14 +317,14 @@ class State:
         )
         return Summary(count, size)
 
-    def entries(self) -> Iterator[tuple[str, Confirmed, int]]:
-        """Every ``(id, Confirmed, confirmed_at)``, by id: for inspection and tests."""
+    def entries(self) -> Iterator[tuple[str, Confirmed]]:
+        """Every ``(id, Confirmed)``, by id: for inspection and tests."""
         with self._mutex:
             rows = self._conn.execute(
-                "SELECT id, fingerprint, object_id, confirmed_at FROM confirmed ORDER BY id"
+                f"SELECT id, {_COLUMNS} FROM confirmed ORDER BY id"  # noqa: S608 - constant
             ).fetchall()
         for key, fp, object_id, at in rows:
-            yield key, Confirmed(fp, object_id), at
+            yield key, Confirmed(fp, object_id, at)
 
     def _writable(self) -> sqlite3.Connection:
         if self.readonly:

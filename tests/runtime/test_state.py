@@ -101,7 +101,7 @@ def test_confirmed_rows_are_found_again_after_reopening(tmp_path: Path) -> None:
         assert "never-sent" not in found
         assert found["E3"] == fingerprint({"v": "E3"})
         assert state.object_ids(["E3", "never-sent"]) == {"E3": "93"}
-        assert next(state.entries())[2] == 5
+        assert next(state.entries())[1].confirmed_at == 5
         assert state.summary().ids == len(ids)
         assert state.summary().file_bytes > 0
 
@@ -113,16 +113,27 @@ def test_a_later_confirm_replaces_the_earlier_one(state: State) -> None:
     assert state.summary().ids == 1
 
 
-def test_a_failed_later_line_leaves_no_fingerprint_claiming_its_values(state: State) -> None:
+def test_a_line_in_flight_or_failed_leaves_no_fingerprint_claiming_its_id(state: State) -> None:
     """Last line wins: E1=old confirmed; E1=new is forgotten before sending, then fails."""
     old, new = fingerprint({"v": "old"}), fingerprint({"v": "new"})
-    state.confirm([("E1", old, "7"), ("E2", old, "8")])
-    assert state.forget(["E1", "E9"]) == 1  # before the request with E1=new leaves
-    # ... HubSpot refuses E1=new, or the run dies with the request in flight: nothing more.
+    state.confirm([("E1", old, "7"), ("E2", old, "8")], at=100)
+    removed = state.forget(["E1", "E9"])  # before the request with E1=new leaves
+    assert removed == {"E1": Confirmed(old, "7", 100)}
+    # ... the run dies with the request in flight, or its outcome is unknown: nothing more.
     # Neither `old` nor `new` is claimed for E1: the next run sends it, whatever its values.
     assert state.lookup(["E1", "E2"]) == {"E2": old}
     state.confirm([("E1", new, "7")])  # ... or HubSpot confirms E1=new
     assert state.lookup(["E1"]) == {"E1": new}
+
+
+def test_an_entry_forgotten_for_an_input_hubspot_refused_can_be_restored(state: State) -> None:
+    old = fingerprint({"v": "old"})
+    state.confirm([("E1", old, "7")], at=100)
+    removed = state.forget(["E1"])
+    assert state.lookup(["E1"]) == {}
+    state.restore(removed)  # HubSpot answered the input with an error: it still holds `old`
+    assert list(state.entries()) == [("E1", Confirmed(old, "7", 100))]
+    assert state.forget(["E1"] * 3 + [f"E{i}" for i in range(2, LOOKUP_CHUNK * 2)]) == removed
 
 
 def test_a_forget_that_removes_a_row_is_committed_with_an_fsync(state: State) -> None:
@@ -343,9 +354,9 @@ def test_a_state_killed_mid_confirm_keeps_every_confirmed_batch_and_no_half_batc
         assert child.returncode == -signal.SIGKILL
 
         with State(path, base_url=URL, id_property=KEY) as state:
-            entries = {key: c for key, c, _at in state.entries()}
+            entries = {key: c._replace(confirmed_at=0) for key, c in state.entries()}
         last_whole = max(int(c.object_id or "-1") for c in entries.values())
-        expected = Confirmed(fingerprint({"batch": str(last_whole)}), str(last_whole))
+        expected = Confirmed(fingerprint({"batch": str(last_whole)}), str(last_whole), 0)
         # The shared rows hold one batch's values: never a mix. The first 100 are all there or
         # all forgotten (killed between the forget and the confirm that follows it).
         rest = [entries.get(f"shared-{i}") for i in range(100, 2000)]
