@@ -152,7 +152,7 @@ class State:
         self._lock_fd = fd
 
     def _open(self) -> sqlite3.Connection:
-        if self.readonly and not self.path.exists():
+        if self.readonly and (not self.path.exists() or self.path.stat().st_size == 0):
             db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
             db.executescript(_SCHEMA)  # an empty state: every id unknown
             return db
@@ -179,8 +179,6 @@ class State:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
         (app_id,) = db.execute("PRAGMA application_id").fetchone()
         if not tables and app_id == 0:
-            if self.readonly:
-                raise StateError(f"{self.path} is an empty file, not a sync state")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("BEGIN IMMEDIATE")
             for statement in _SCHEMA.split(";"):

@@ -232,6 +232,10 @@ def test_a_read_only_state_never_writes_and_takes_no_lock(tmp_path: Path) -> Non
     with State(path, base_url=URL, id_property=KEY, readonly=True) as empty:
         assert empty.lookup(["E1"]) == {}
     assert not path.exists()
+    path.touch()
+    with State(path, base_url=URL, id_property=KEY, readonly=True) as empty:
+        assert empty.lookup(["E1"]) == {}
+    assert path.stat().st_size == 0
     with State(path, base_url=URL, id_property=KEY) as writer:
         writer.confirm([("E1", fingerprint({"v": "1"}), "7")])
         with State(path, base_url=URL, id_property=KEY, readonly=True) as reader:
