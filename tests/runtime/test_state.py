@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -375,3 +376,99 @@ def test_a_state_killed_mid_confirm_keeps_every_confirmed_batch_and_no_half_batc
         assert not any(key.startswith(f"batch{last_whole + 1}-") for key in entries)
         next_batch = last_whole + 1
     assert next_batch >= KILLS * 4
+
+
+# -- the repeated-ids rule, on a model of HubSpot ---------------------------------------------
+#
+# The wiring docs/state.md describes, line by line (batching changes nothing here: the engine
+# never has two lines of one id in flight): skip a line whose fingerprint equals what the line
+# before it left (the state's row for an id's first line), forget before sending, confirm
+# after a result, restore after a refusal, leave forgotten when the outcome is unknown.
+
+CONFIRMED, REFUSED, UNKNOWN_WRITTEN, UNKNOWN_LOST = "confirmed", "refused", "written?", "lost?"
+
+Line = tuple[str, dict[str, str], str]  # id, properties, what HubSpot does with it
+
+lines_strategy = st.lists(
+    st.tuples(
+        st.sampled_from(["E1", "E2", "E3"]),
+        st.dictionaries(st.sampled_from(["body", "owner"]), st.sampled_from(["0", "1"])),
+        st.sampled_from([CONFIRMED, CONFIRMED, CONFIRMED, REFUSED, UNKNOWN_WRITTEN, UNKNOWN_LOST]),
+    ),
+    max_size=12,
+)
+
+
+def one_by_one(hub: dict[str, dict[str, str]], lines: list[Line]) -> None:
+    """What HubSpot ends with when every line is sent (an upsert merges properties)."""
+    for key, properties, fate in lines:
+        if fate in (CONFIRMED, UNKNOWN_WRITTEN):
+            hub.setdefault(key, {}).update(properties)
+
+
+def run_with_state(state: State, hub: dict[str, dict[str, str]], lines: list[Line]) -> int:
+    """The proposed rule; returns how many lines it sent."""
+    left: dict[str, bytes | None] = {}
+    sent = 0
+    for key, properties, fate in lines:
+        fp = fingerprint(properties)
+        current = left[key] if key in left else state.lookup([key]).get(key)
+        if fp == current:
+            continue  # unchanged: HubSpot already holds these values
+        removed = state.forget([key])
+        sent += 1
+        if fate in (CONFIRMED, UNKNOWN_WRITTEN):
+            hub.setdefault(key, {}).update(properties)
+        if fate == CONFIRMED:
+            state.confirm([(key, fp, "1")])
+            left[key] = fp
+        elif fate == REFUSED:
+            state.restore(removed)
+            left[key] = removed[key].fingerprint if key in removed else None
+        else:  # no answer: HubSpot may or may not hold the new values
+            left[key] = None
+    return sent
+
+
+@given(lines_strategy, lines_strategy)
+def test_the_rule_ends_where_sending_every_line_would_and_the_state_never_overclaims(
+    first: list[Line], second: list[Line]
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        state = State(Path(folder) / "s.sqlite", base_url=URL, id_property=KEY)
+        with state:
+            hub: dict[str, dict[str, str]] = {}
+            run_with_state(state, hub, first)
+            for ordinary in (first, second):
+                expected = {key: dict(props) for key, props in hub.items()}
+                one_by_one(expected, ordinary)
+                run_with_state(state, hub, ordinary)
+                assert hub == expected
+                # Every row's values are in HubSpot: a later line equal to it may be skipped.
+                seen = {fingerprint(p): p for _, p, _ in first + second}
+                for key, entry in state.entries():
+                    assert hub[key].items() >= seen[entry.fingerprint].items()
+
+
+@given(lines_strategy)
+def test_an_unchanged_rerun_sends_only_lines_that_differ_from_the_one_before(
+    lines: list[Line],
+) -> None:
+    accepted = [(key, props, CONFIRMED) for key, props, _ in lines]
+    with tempfile.TemporaryDirectory() as folder:
+        state = State(Path(folder) / "s.sqlite", base_url=URL, id_property=KEY)
+        with state:
+            hub: dict[str, dict[str, str]] = {}
+            run_with_state(state, hub, accepted)
+            changes = 0  # lines whose values differ from the previous line of their id
+            last: dict[str, dict[str, str]] = {}
+            for key, props, _ in accepted:
+                if key in last and last[key] != props:
+                    changes += 1
+                last[key] = props
+            first_lines_differ = sum(
+                next(p for k, p, _ in accepted if k == key) != last[key] for key in last
+            )
+            assert run_with_state(state, hub, accepted) == changes + first_lines_differ
+            if all(len({str(p) for k, p, _ in accepted if k == key}) == 1 for key in last):
+                assert run_with_state(state, hub, accepted) == 0  # one value per id: nothing
