@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.memory import peak_rss_mb
-from benchmarks.records import ID_PROPERTY, record
+from benchmarks.records import ID_PROPERTY, record, write_jsonl
+from hubspot_postal_mail._readers import read_jsonl
+from hubspot_postal_mail._records import UpsertInput, normalise
 from hubspot_postal_mail._state import LOOKUP_CHUNK, State, fingerprint
 
 CHUNK = LOOKUP_CHUNK
@@ -35,9 +37,8 @@ def chunks(count: int, size: int = CHUNK) -> Iterator[list[tuple[str, dict[str, 
     for start in range(0, count, size):
         out = []
         for i in range(start, min(start + size, count)):
-            rec = record(i)
-            key = rec.pop(ID_PROPERTY)
-            out.append((key, rec))
+            rec = record(i)  # properties as normalise() makes them: the id property too
+            out.append((rec[ID_PROPERTY], rec))
         yield out
 
 
@@ -95,10 +96,6 @@ def measure(count: int, folder: Path) -> dict[str, Any]:
         return same
 
     with State(path, base_url=BASE_URL, id_property=ID_PROPERTY) as state:
-
-        def in_chunks(ids: list[str]) -> dict[str, bytes]:
-            return state.lookup(ids)
-
         db = state._conn  # the alternative, measured here only
 
         def per_id(ids: list[str]) -> dict[str, bytes]:
@@ -111,7 +108,7 @@ def measure(count: int, folder: Path) -> dict[str, Any]:
                     found[key] = row[0]
             return found
 
-        for name, lookup in (("lookup_in_chunks", in_chunks), ("lookup_per_id", per_id)):
+        for name, lookup in (("lookup_in_chunks", state.lookup), ("lookup_per_id", per_id)):
             wall, cpu, same = timed(functools.partial(unchanged_rerun, state, lookup))
             out[name] = {
                 "wall_s": wall,
@@ -123,6 +120,36 @@ def measure(count: int, folder: Path) -> dict[str, Any]:
             }
         wall, cpu, _ = timed(state.summary)
         out["summary_s"] = wall
+
+        def from_jsonl() -> int:
+            """Read, parse and normalise a JSONL file, then fingerprint, look up, compare."""
+            same = 0
+            pending: list[UpsertInput] = []
+
+            def decide() -> int:
+                known = state.lookup([r.id for r in pending])
+                hits = sum(known.get(r.id) == fingerprint(r.properties) for r in pending)
+                pending.clear()
+                return hits
+
+            for line in read_jsonl(source):
+                rec = normalise(line, id_property=ID_PROPERTY, line=line.line)
+                if isinstance(rec, UpsertInput):
+                    pending.append(rec)
+                    if len(pending) == CHUNK:
+                        same += decide()
+            return same + decide()
+
+        source = write_jsonl(folder / "input.jsonl", count)
+        wall, cpu, same = timed(from_jsonl)
+        out["unchanged_from_jsonl"] = {
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "unchanged": same,
+            "records_per_s_wall": rate(count, wall),
+            "records_per_s_cpu": rate(count, cpu),
+            "note": "read_jsonl + normalise + fingerprint + lookup + compare; no engine",
+        }
 
         def forget_and_confirm_1pct() -> None:
             changed = [f"PM-{i:010d}" for i in range(0, count, 100)]
@@ -176,6 +203,12 @@ def main(argv: list[str] | None = None) -> int:
             f"the records, {rate(n, own):,.0f}/s without ({own / n * 1e6:.2f} us/record); "
             f"{r['records_per_s_wall']:,.0f}/s wall; unchanged {r['unchanged']:,}"
         )
+    r = result["unchanged_from_jsonl"]
+    print(
+        f"unchanged rerun from a JSONL file (read, normalise, fingerprint, lookup): "
+        f"{r['records_per_s_cpu']:,.0f} records/s CPU, {r['records_per_s_wall']:,.0f}/s wall; "
+        f"unchanged {r['unchanged']:,}"
+    )
     r = result["rerun_1pct_forget_confirm"]
     print(f"1% rerun forget+confirm: {r['wall_s']:.2f} s wall for {r['batches']} batches")
     return 0

@@ -15,6 +15,7 @@ def test_every_record_of_the_rerun_is_found_unchanged_and_sizes_are_reported(
     result = measure(3_000, tmp_path)
     assert result["lookup_in_chunks"]["unchanged"] == 3_000
     assert result["lookup_per_id"]["unchanged"] == 3_000
+    assert result["unchanged_from_jsonl"]["unchanged"] == 3_000
     assert 20 < result["bytes_per_id"] < 200
     assert result["rerun_1pct_forget_confirm"]["batches"] == 1
 
