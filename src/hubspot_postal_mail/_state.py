@@ -25,7 +25,6 @@ it, and names that run's pid. The kernel drops the lock when the process dies.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -139,6 +138,11 @@ class State:
         except OSError as exc:
             raise StateError(f"cannot create the lock file {lock_path}: {exc.strerror}") from None
         try:
+            import fcntl  # POSIX only; imported here so the package still imports elsewhere
+        except ImportError:
+            os.close(fd)
+            raise StateError("a sync state needs a POSIX system (Linux, macOS)") from None
+        try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
@@ -147,6 +151,9 @@ class State:
                 f"another run is using {self.path} (pid {holder}); wait for it to finish, "
                 "or give this run another --state file"
             ) from None
+        except OSError as exc:  # e.g. a file system without locks
+            os.close(fd)
+            raise StateError(f"cannot lock {lock_path}: {exc.strerror}") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         self._lock_fd = fd
