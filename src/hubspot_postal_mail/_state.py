@@ -247,8 +247,7 @@ class State:
 
     def _select(self, column: str, ids: Sequence[str]) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        with self._mutex:
-            db = self._conn
+        with self._session(write=False) as db:
             for start in range(0, len(ids), LOOKUP_CHUNK):
                 chunk = ids[start : start + LOOKUP_CHUNK]
                 found.update(db.execute(_select_sql(column, len(chunk)), chunk))
@@ -264,8 +263,7 @@ class State:
         removed: dict[str, Confirmed] = {}
         if not keys:
             return removed
-        with self._mutex:
-            db = self._writable()
+        with self._session(write=True) as db:
             # FULL makes this commit fsync the log; a transaction that deletes nothing writes
             # nothing, so ids that had no entry (a first run) cost no fsync.
             db.execute("PRAGMA synchronous=FULL")
@@ -275,16 +273,14 @@ class State:
                     chunk = keys[start : start + LOOKUP_CHUNK]
                     marks = ",".join("?" * len(chunk))
                     where = f"FROM confirmed WHERE id IN ({marks})"
-                    found = db.execute(f"SELECT id, {_COLUMNS} {where}", chunk)
+                    found = db.execute(f"SELECT id, {_COLUMNS} {where}", chunk).fetchall()
                     for key, fp, object_id, at in found:
                         removed[key] = Confirmed(fp, object_id, at)
-                    if removed:  # nothing to delete in a first run: skip the statement
+                    if found:  # in a first run there is nothing to delete
                         db.execute(f"DELETE {where}", chunk)
                 db.execute("COMMIT")
-            except BaseException:
-                _rollback(db)
-                raise
             finally:
+                _rollback(db)  # after a failure; then back to NORMAL for the confirms
                 db.execute("PRAGMA synchronous=NORMAL")
         return removed
 
@@ -302,19 +298,14 @@ class State:
     def _write(self, params: list[tuple[str, bytes, str | None, int]]) -> None:
         if not params:
             return
-        with self._mutex:
-            db = self._writable()
+        with self._session(write=True) as db:
             db.execute("BEGIN IMMEDIATE")
-            try:
-                db.executemany("INSERT OR REPLACE INTO confirmed VALUES (?, ?, ?, ?)", params)
-                db.execute("COMMIT")
-            except BaseException:
-                _rollback(db)
-                raise
+            db.executemany("INSERT OR REPLACE INTO confirmed VALUES (?, ?, ?, ?)", params)
+            db.execute("COMMIT")
 
     def summary(self) -> Summary:
-        with self._mutex:
-            (count,) = self._conn.execute("SELECT count(*) FROM confirmed").fetchone()
+        with self._session(write=False) as db:
+            (count,) = db.execute("SELECT count(*) FROM confirmed").fetchone()
         size = sum(
             p.stat().st_size
             for p in (self.path, self.path.with_name(self.path.name + "-wal"))
@@ -324,17 +315,30 @@ class State:
 
     def entries(self) -> Iterator[tuple[str, Confirmed]]:
         """Every ``(id, Confirmed)``, by id: for inspection and tests."""
-        with self._mutex:
-            rows = self._conn.execute(
+        with self._session(write=False) as db:
+            rows = db.execute(
                 f"SELECT id, {_COLUMNS} FROM confirmed ORDER BY id"  # noqa: S608 - constant
             ).fetchall()
         for key, fp, object_id, at in rows:
             yield key, Confirmed(fp, object_id, at)
 
-    def _writable(self) -> sqlite3.Connection:
-        if self.readonly:
-            raise StateError(f"the state {self.path} was opened read-only (dry run)")
-        return self._conn
+    @contextlib.contextmanager
+    def _session(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+        """The connection, one thread at a time; SQLite's errors (a full disk, a damaged
+        file) become a StateError naming the file, and an unfinished transaction is undone."""
+        with self._mutex:
+            if write and self.readonly:
+                raise StateError(f"the state {self.path} was opened read-only (dry run)")
+            db = self._conn
+            try:
+                yield db
+            except sqlite3.Error as exc:
+                _rollback(db)
+                doing = "write" if write else "read"
+                raise StateError(f"cannot {doing} the state {self.path}: {exc}") from exc
+            except BaseException:
+                _rollback(db)
+                raise
 
     def close(self) -> None:
         """Close the database (its log is folded back in) and release the lock."""

@@ -152,6 +152,18 @@ def test_a_forget_that_removes_a_row_is_committed_with_an_fsync(state: State) ->
     assert state._conn.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
 
 
+def test_a_full_disk_is_a_state_error_and_leaves_no_part_of_the_batch(state: State) -> None:
+    state.confirm([("E0", fingerprint({}), None)])
+    (pages,) = state._conn.execute("PRAGMA page_count").fetchone()
+    state._conn.execute(f"PRAGMA max_page_count={pages + 2}")  # as if the disk were full
+    rows = [(f"E{i}", fingerprint({"v": str(i)}), None) for i in range(1, 5000)]
+    with pytest.raises(StateError, match=r"cannot write the state .*s\.sqlite: .*full"):
+        state.confirm(rows)
+    assert state.summary().ids == 1
+    state.confirm(rows[:3])  # the state stays usable
+    assert state.summary().ids == 4
+
+
 def test_the_database_is_in_wal_mode(state: State) -> None:
     assert state._conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
