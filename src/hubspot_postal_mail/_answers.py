@@ -41,6 +41,16 @@ KIND_CATEGORY = {
     Kind.TIMEOUT: Category.TIMEOUT,
 }
 ERROR_BODY_SHOWN = 300  # characters of a non-JSON error body kept in a message (after redaction)
+# HubSpot's own messages are kept whole up to this; a longer one is cut (and says so), or a run
+# of a million records with a megabyte message each would write a terabyte of report.
+MESSAGE_KEPT = 2000
+
+
+def clip(message: str, limit: int = MESSAGE_KEPT) -> str:
+    """``message``, cut to ``limit`` characters with a note saying how long it was."""
+    if len(message) <= limit:
+        return message
+    return f"{message[:limit]}... [cut: {len(message)} characters in all]"
 
 
 @dataclass(slots=True)  # not frozen: one per record, and frozen costs 1 us each
@@ -98,7 +108,7 @@ def request_error(
     """The error a whole refused request gives each of its records."""
     if isinstance(parsed, Error):
         category = parsed.category if isinstance(parsed.category, str) else None
-        message = redact(parsed.message)
+        message = clip(redact(parsed.message))
     else:
         category = None
         # Redact before cutting: a cut through a token would hide it from the redaction.
@@ -175,7 +185,7 @@ def map_answer(
         settled[item.seq] = (item, record, True)
     stray: list[RecordError] = []
     for failure in failures:
-        error = RecordError(failure.category, redact(failure.message), status)
+        error = RecordError(failure.category, clip(redact(failure.message)), status)
         context = (
             {} if isinstance(failure.context, Unset) else failure.context.additional_properties
         )
