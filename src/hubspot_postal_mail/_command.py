@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,7 @@ class CommandError(Exception):
 class UpsertOptions:
     """Everything one run needs; ``token`` None means ``HUBSPOT_ACCESS_TOKEN``."""
 
-    input: str  # a .csv or .jsonl path, or "-" for JSON lines on stdin
+    input: str  # a .csv/.tsv/.jsonl/.parquet path (text ones maybe .gz), or "-" for stdin
     id_property: str
     base_url: str | None = None
     report: Path | None = None
@@ -63,6 +63,9 @@ class UpsertOptions:
     rate_limit: RateLimit | None = None
     dry_run: bool = False
     token: Secret | None = field(default=None, repr=False)
+    # How the input is read: readers.read_records' keywords (--format, --encoding, --map,
+    # --columns, --empty, --assume-timezone).
+    reading: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def source_name(self) -> str:
@@ -92,7 +95,7 @@ def open_input(options: UpsertOptions) -> tuple[Iterator[SourceLine], _LineTrack
     """The records, with the first one already read: a bad header or encoding fails here."""
     name = options.source_name
     try:
-        records = read_records(options.input)
+        records = read_records(options.input, id_property=options.id_property, **options.reading)
         tracker = _LineTracker(records)
         first = list(itertools.islice(tracker, 1))
     except (InputError, UnicodeDecodeError) as exc:
@@ -157,9 +160,11 @@ class Upsert:
         if opts.checkpoint is not None and opts.checkpoint.is_dir():
             raise CommandError(f"--checkpoint {opts.checkpoint}: is a directory")
         records, tracker = open_input(opts)
-        total = None
-        if opts.input != "-":
-            total = count_records(Path(opts.input), csv=opts.input.lower().endswith(".csv"))
+        total = count_records(
+            opts.input,
+            format=opts.reading.get("format"),
+            encoding=opts.reading.get("encoding", "utf-8"),
+        )
         verb = "Checking" if opts.dry_run else "Upserting"
         self._view = progress_view(self.err, total, verb)
         redact = RedactingFilter([token] if token is not None else [])
