@@ -7,7 +7,6 @@ import io
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 from rich.console import Console
 
 from hubspot_postal_mail import _progress as progress

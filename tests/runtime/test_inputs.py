@@ -64,7 +64,7 @@ def test_a_byte_order_mark_is_accepted_in_json_lines_and_on_stdin(
     assert good(records(path)) == {1: {ID: "a"}}
 
     class Stdin:
-        buffer = io.BufferedReader(io.BytesIO(b'\xef\xbb\xbf{"external_id": "s"}\n'))  # type: ignore[arg-type]
+        buffer = io.BufferedReader(io.BytesIO(b'\xef\xbb\xbf{"external_id": "s"}\n'))
 
     monkeypatch.setattr("sys.stdin", Stdin())
     assert good(records("-")) == {1: {ID: "s"}}
