@@ -179,6 +179,15 @@ class Fields:
     def is_identity(self) -> bool:
         return not self.mapping and self.columns is None
 
+    def _sent(self, name: str, prop: str) -> bool:
+        """Whether column ``name``, sent as ``prop``, is chosen (the id's always is)."""
+        return (
+            self.columns is None
+            or name in self.columns
+            or prop in self.columns
+            or (self.id_property is not None and prop == self.id_property)
+        )
+
     def plan(self, names: Sequence[str], *, where: str = "the header") -> list[tuple[int, str]]:
         """For a header: (position, property) of each column to send; ValueError names why not.
 
@@ -200,21 +209,13 @@ class Fields:
             if column not in seen:
                 raise ValueError(f"--map {column}=...: no column {column!r} (columns: {listing})")
         props = [self.mapping.get(name, name) for name in names]
-        wanted = None if self.columns is None else set(self.columns)
-        if wanted is not None:
-            unknown = [c for c in self.columns or () if c not in seen and c not in props]
-            if unknown:
-                raise ValueError(f"--columns {unknown[0]}: no such column (columns: {listing})")
+        unknown = [c for c in self.columns or () if c not in seen and c not in props]
+        if unknown:
+            raise ValueError(f"--columns {unknown[0]}: no such column (columns: {listing})")
         chosen: list[tuple[int, str]] = []
         given_by: dict[str, str] = {}
         for index, (name, prop) in enumerate(zip(names, props, strict=True)):
-            keep = (
-                wanted is None
-                or name in wanted
-                or prop in wanted
-                or (self.id_property is not None and prop == self.id_property)
-            )
-            if not keep:
+            if not self._sent(name, prop):
                 continue
             if prop in given_by:
                 raise ValueError(
@@ -233,15 +234,9 @@ class Fields:
         """For a record without a header (a JSON line): rename and select its fields."""
         out: dict[str, Any] = {}
         given_by: dict[str, str] = {}
-        wanted = None if self.columns is None else set(self.columns)
         for name, value in record.items():
             prop = self.mapping.get(name, name)
-            if not (
-                wanted is None
-                or name in wanted
-                or prop in wanted
-                or (self.id_property is not None and prop == self.id_property)
-            ):
+            if not self._sent(name, prop):
                 continue
             if prop in given_by:
                 raise ValueError(

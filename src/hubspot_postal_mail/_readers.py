@@ -291,7 +291,7 @@ def _byte_lines(binary: IO[bytes], encoding: str, name: str) -> Iterator[_Line]:
                 text = raw.decode(encoding, "replace")
                 yield _Line(number, text, _decode_problem(error, number, encoding))
     except (OSError, EOFError, zlib.error) as error:
-        raise InputError(f"{name}: cannot read after line {number}: {error}") from error
+        raise InputError(f"cannot read beyond line {number} ({error})") from error
 
 
 def _wide_lines(binary: IO[bytes], encoding: str, name: str) -> Iterator[_Line]:
@@ -307,7 +307,7 @@ def _wide_lines(binary: IO[bytes], encoding: str, name: str) -> Iterator[_Line]:
             f"{name}: line {number + 1} is not valid {encoding} ({error.reason})"
         ) from None
     except (OSError, EOFError, zlib.error) as error:
-        raise InputError(f"{name}: cannot read after line {number}: {error}") from error
+        raise InputError(f"cannot read beyond line {number} ({error})") from error
     finally:
         reader.detach()
 

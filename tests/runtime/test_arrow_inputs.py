@@ -180,7 +180,7 @@ def test_python_values_become_what_hubspot_reads(value: object, expected: str | 
 
 
 def test_naive_python_datetimes_need_a_zone() -> None:
-    with pytest.raises(ValueError, match="column 'p'.*no time zone"):
+    with pytest.raises(ValueError, match=r"column 'p'.*no time zone"):
         property_value(DUBLIN_SUMMER, "p")
     zone = ValueRules(timezone=__import__("zoneinfo").ZoneInfo("Europe/Dublin"))
     utc = dt.datetime(2026, 7, 1, 8, 30, tzinfo=dt.UTC)
