@@ -65,6 +65,8 @@ _AS_READ = ValueRules(empty=CLEAR)  # a reader applied the run's rules already
 
 
 def _properties(values: Mapping[Any, Any], rules: ValueRules) -> dict[str, str]:
+    if rules is _AS_READ:
+        return dict(values)  # a reader's output: names checked and values converted already
     props: dict[str, str] = {}
     for name, value in values.items():
         if not isinstance(name, str) or not name:
@@ -77,7 +79,9 @@ def _properties(values: Mapping[Any, Any], rules: ValueRules) -> dict[str, str]:
 
 def is_api_shape(data: Mapping[str, Any]) -> bool:
     """``{"id", "properties", ...}`` with nothing else: the API's own input shape."""
-    return isinstance(data.get("properties"), Mapping) and set(data) <= API_KEYS
+    return (
+        "properties" in data and isinstance(data["properties"], Mapping) and set(data) <= API_KEYS
+    )
 
 
 def normalise(
