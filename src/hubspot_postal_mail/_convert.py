@@ -253,7 +253,12 @@ def convert_record(
     """Every value as a property string, the ones not to send left out; ``keep`` (the id
     field) is left as it is, for :func:`~._records.normalise` to check."""
     out: dict[str, Any] = {}
+    clear = rules.empty == CLEAR
     for name, value in record.items():
+        if type(value) is str and name != keep:  # the common case, first
+            if value or clear:
+                out[name] = value
+            continue
         if name == keep:
             out[name] = value
             continue

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, NamedTuple
 
 from ._convert import (
     DEFAULT_RULES,
@@ -61,6 +61,7 @@ _BOM = b"\xef\xbb\xbf"
 # Fed to the CSV parser after the last line: it comes back inside a field only when a quote
 # was left open at the end of the file (the csv module says nothing in that case).
 _EOF_MARK = "\ue000postal-mail-end-of-input\ue000"
+_JSON = json.JSONDecoder(parse_float=Decimal)  # numbers as written: 1.10 stays "1.10"
 
 
 class InputError(ValueError):
@@ -259,8 +260,7 @@ def _closing(
 # -- text: decoding line by line, so a bad byte fails its own line only --------------------------
 
 
-@dataclass(frozen=True)
-class _Line:
+class _Line(NamedTuple):
     number: int
     text: str
     error: str | None = None  # the line's bytes are not valid in the encoding
@@ -279,15 +279,15 @@ def _decoded_lines(binary: IO[bytes], encoding: str, name: str) -> Iterator[_Lin
 
 def _byte_lines(binary: IO[bytes], encoding: str, name: str) -> Iterator[_Line]:
     """Lines split on the byte 0x0A, each decoded alone: a bad byte names its line."""
-    decode = codecs.getdecoder(encoding)
+    bom = _BOM if codecs.lookup(encoding).name == "utf-8" else None
     number = 0
     try:
         for raw in binary:
             number += 1
-            if number == 1 and raw.startswith(_BOM) and codecs.lookup(encoding).name == "utf-8":
-                raw = raw[3:]
+            if number == 1 and bom is not None and raw.startswith(bom):
+                raw = raw[len(bom) :]
             try:
-                yield _Line(number, decode(raw)[0])
+                yield _Line(number, raw.decode(encoding))
             except UnicodeDecodeError as error:
                 text = raw.decode(encoding, "replace")
                 yield _Line(number, text, _decode_problem(error, number, encoding))
@@ -344,7 +344,7 @@ def _jsonl_lines(
             )
         first = False
         try:
-            data = json.loads(text, parse_float=Decimal)
+            data = _JSON.decode(text)
         except RecursionError:
             yield SourceLine(line.number, error="invalid JSON: nested too deeply")
             continue
