@@ -465,23 +465,26 @@ def _csv_rows(
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         start = feed.start()
+        row_id = None
+        if id_index is not None and len(row) > id_index:
+            row_id = row[id_index].strip() or None
         if row[-1].endswith(_EOF_MARK):
             row[-1] = row[-1].removesuffix(_EOF_MARK)
             if len(row) == 1 and not row[0]:
                 continue  # the mark alone: the end of a well-formed file
+            again = ""
             if len(feed.record) > 1:
                 feed.replay_after_first()
                 reader = csv.reader(feed, delimiter=delimiter)
+                again = "; the lines after it are read again"
             yield SourceLine(
                 start,
                 error=f"a quote opened on line {start} is never closed (the {kind} row starting "
-                "there runs to the end of the file; the lines after it are read again)",
+                f"there runs to the end of the file{again})",
+                id=row_id,
             )
             continue
         bad = next((line.error for line in feed.record if line.error is not None), None)
-        row_id = None
-        if id_index is not None and len(row) > id_index:
-            row_id = row[id_index].strip() or None
         if bad is not None:
             yield SourceLine(start, error=bad, id=row_id)
             continue

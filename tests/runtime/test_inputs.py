@@ -138,6 +138,8 @@ def test_an_unterminated_quote_fails_its_row_and_the_rows_after_it_are_read(
     path.write_text('external_id,body\na,fine\nb,"never closed\nc,one\nd,two\n')
     lines = records(path)
     assert "quote opened on line 3 is never closed" in bad(lines)[3]
+    assert "the lines after it are read again" in bad(lines)[3]
+    assert next(line.id for line in lines if line.line == 3) == "b"
     assert good(lines) == {
         2: {ID: "a", "body": "fine"},
         4: {ID: "c", "body": "one"},
