@@ -149,9 +149,11 @@ def _column(array: Any, name: str, rules: ValueRules, errors: dict[int, str]) ->
     if types.is_date64(kind):
         return array.cast(pa.int64()).cast(pa.string()).to_pylist()  # type: ignore[no-any-return]
     if types.is_timestamp(kind) and kind.tz is not None:
+        # The stored ticks are UTC whatever the zone: read them as such, with no zone database.
+        utc = array.cast(pa.int64()).cast(pa.timestamp(kind.unit))
         if kind.unit in ("us", "ns"):  # HubSpot keeps milliseconds: floor, as Python's does
-            array = pc.floor_temporal(array, unit="millisecond")
-        ms = array.cast(pa.timestamp("ms", tz=kind.tz)).cast(pa.int64())
+            utc = pc.floor_temporal(utc, unit="millisecond")
+        ms = utc.cast(pa.timestamp("ms")).cast(pa.int64())
         return ms.cast(pa.string()).to_pylist()  # type: ignore[no-any-return]
     if types.is_floating(kind):
         return _each(array.cast(pa.float64()).to_pylist(), name, errors, plain_float)

@@ -15,9 +15,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from hubspot_postal_mail import upsert_all
 from hubspot_postal_mail._convert import ValueRules, property_value
 from hubspot_postal_mail._readers import InputError, read_records, records_from
 from hubspot_postal_mail._records import SourceLine
+from hubspot_postal_mail.fake._server import RunningFake
 
 ID = "external_id"
 DUBLIN_SUMMER = dt.datetime(2026, 7, 1, 9, 30)  # IST, UTC+1
@@ -83,6 +85,19 @@ def test_pandas_and_polars_dataframes_come_through_the_arrow_stream() -> None:
     lines = records_from(frame, id_property=ID)
     assert lines is not None
     assert good(list(lines)) == expected
+    typed = pd.DataFrame(
+        {
+            ID: ["a", "b"],
+            "at": pd.to_datetime(["2026-01-02T00:00:00.0009Z", "1969-12-31T23:59:59.9995Z"]),
+            "kind": pd.Categorical(["letter", "parcel"]),
+        }
+    )
+    lines = records_from(typed, id_property=ID)
+    assert lines is not None
+    assert good(list(lines)) == {
+        1: {ID: "a", "at": str(JAN_2), "kind": "letter"},
+        2: {ID: "b", "at": "-1", "kind": "parcel"},
+    }
     polars = pl.DataFrame(
         {ID: ["a", "b"], "amount": [1.5, None], "n": [1, 2], "owner": ["7001", None]}
     )
@@ -185,6 +200,17 @@ def test_naive_python_datetimes_need_a_zone() -> None:
     zone = ValueRules(timezone=__import__("zoneinfo").ZoneInfo("Europe/Dublin"))
     utc = dt.datetime(2026, 7, 1, 8, 30, tzinfo=dt.UTC)
     assert property_value(DUBLIN_SUMMER, "p", zone) == str(int(utc.timestamp() * 1000))
+
+
+def test_upsert_all_takes_the_records_of_a_dataframe(hubspot_fake: RunningFake) -> None:
+    frame = pl.DataFrame({ID: ["D-1", "D-2"], "hs_postal_mail_body": ["a", None]})
+    lines = records_from(frame, id_property=ID)
+    assert lines is not None
+    report = upsert_all(lines, id_property=ID, token="pat-test", base_url=hubspot_fake.base_url)
+    assert (report.created, report.failed) == (2, 0)
+    stored = hubspot_fake.app.find(ID, "D-2")
+    assert stored is not None
+    assert "hs_postal_mail_body" not in stored.properties
 
 
 def test_the_example_parquet_file_is_read_whole_and_clean() -> None:
