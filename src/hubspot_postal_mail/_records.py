@@ -53,9 +53,12 @@ class InvalidRecord:
 
 
 def _id_value(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if type(value) is str:  # the common case, first
+        text = value.strip()
+    elif isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError(f"id must be a string or an integer (got {type(value).__name__})")
-    text = str(value).strip()
+    else:
+        text = str(value).strip()
     if not text:
         raise ValueError("id is empty")
     return text
@@ -96,12 +99,15 @@ def normalise(
         line = raw.line
         if raw.error is not None or raw.data is None:
             return InvalidRecord(line, raw.id, raw.error or "no data")
-        raw = raw.data
+        raw = raw.data  # a reader's dict: neither a model nor something else
         rules = _AS_READ
-    if isinstance(raw, SimplePublicObjectBatchInputUpsert):
-        raw = raw.to_dict()
-    if not isinstance(raw, Mapping):
-        return InvalidRecord(line, None, f"a record must be a mapping, got {type(raw).__name__}")
+    else:
+        if isinstance(raw, SimplePublicObjectBatchInputUpsert):
+            raw = raw.to_dict()
+        if not isinstance(raw, Mapping):
+            return InvalidRecord(
+                line, None, f"a record must be a mapping, got {type(raw).__name__}"
+            )
     record_id: str | None = None
     try:
         if is_api_shape(raw):
