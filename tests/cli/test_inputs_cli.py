@@ -116,3 +116,13 @@ def test_encoding_assume_timezone_and_bad_options(tmp_path: Path) -> None:
         result = invoke(["upsert", str(latin), "--id-property", ID, "--dry-run", *bad])
         assert result.exit_code == 2, (bad, result.all_output)
         assert "Traceback" not in result.all_output
+
+
+def test_a_line_nested_too_deep_fails_alone_without_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "deep.jsonl"
+    deep = "[" * 100_000 + "]" * 100_000
+    path.write_text(f'{{"external_id": "A"}}\n{{"external_id": "B", "x": {deep}}}\n')
+    report = tmp_path / "plan.jsonl"
+    summary = dry_run(path, "--report", str(report))
+    assert (summary["exit_code"], summary["failed"], summary["would_send"]) == (1, 1, 1)
+    assert "nested too deeply" in by_line(read_report(report))[2]["error"]["message"]
