@@ -212,18 +212,9 @@ class Fields:
         unknown = [c for c in self.columns or () if c not in seen and c not in props]
         if unknown:
             raise ValueError(f"--columns {unknown[0]}: no such column (columns: {listing})")
-        chosen: list[tuple[int, str]] = []
-        given_by: dict[str, str] = {}
-        for index, (name, prop) in enumerate(zip(names, props, strict=True)):
-            if not self._sent(name, prop):
-                continue
-            if prop in given_by:
-                raise ValueError(
-                    f"columns {given_by[prop]!r} and {name!r} both give property {prop!r}"
-                )
-            given_by[prop] = name
-            chosen.append((index, prop))
-        if self.id_property is not None and self.id_property not in given_by:
+        sent = self.apply({name: index for index, name in enumerate(names)})
+        chosen = [(index, prop) for prop, index in sent.items()]
+        if self.id_property is not None and self.id_property not in sent:
             mapped = " (or --map COLUMN=" + self.id_property + ")"
             raise ValueError(
                 f"no column gives the id property {self.id_property!r}{mapped}; columns: {listing}"
@@ -231,7 +222,7 @@ class Fields:
         return chosen
 
     def apply(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """For a record without a header (a JSON line): rename and select its fields."""
+        """Rename and select a record's fields (a JSON line's, or a header's positions)."""
         out: dict[str, Any] = {}
         given_by: dict[str, str] = {}
         for name, value in record.items():
