@@ -7,7 +7,7 @@ RUN := $(UV) run --locked --quiet
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help sync test lint typecheck check-generated generate pytest contract-tests \
-        spec-diff update-spec demo bench clean prism
+        spec-diff update-spec demo bench bench-inputs clean prism
 
 help:
 	@echo "make demo             upsert examples/ into a fake HubSpot started in-process, twice, with progress"
@@ -81,6 +81,10 @@ bench: sync
 	UV_PROJECT_ENVIRONMENT=$(BENCH_ENV) $(UV) sync --locked --quiet --all-extras --group bench
 	UV_PROJECT_ENVIRONMENT=$(BENCH_ENV) $(UV) run --locked --quiet --group bench --no-sync \
 		python -m benchmarks $(BENCH_ARGS)
+
+# Parquet and DataFrames through reading + checking: records/s and peak RSS (results/inputs.md).
+bench-inputs: sync
+	$(RUN) python -m benchmarks.inputs_run $(BENCH_ARGS)
 
 contract-tests: sync prism
 	$(RUN) pytest contract_tests $(PYTEST_ARGS)

@@ -1,6 +1,7 @@
 """Regenerate the demo input: realistic postal-mail records, with a handful of bad ones.
 
-Deterministic (seeded), so the committed files only change when this script does.
+Deterministic (seeded), so the committed files only change when this script does (and, for
+the Parquet file, when pyarrow's version does: it is named in the file's footer).
 Usage: python examples/make_examples.py [COUNT]
 """
 
@@ -102,12 +103,39 @@ def write_jsonl(path: Path, records: list[dict[str, str]], bad: dict[int, str]) 
             out.write(json.dumps(line) + "\n")
 
 
+PARQUET_ROWS = 500  # small: it shows the types, the CSV and JSONL show the volume
+
+
+def write_parquet(path: Path, records: list[dict[str, str]]) -> None:
+    """The first records, typed as a warehouse holds them: a UTC timestamp, an integer owner,
+    nulls where there are no attachments. Needs pyarrow (the ``[parquet]`` extra)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = records[:PARQUET_ROWS]
+    sent = [dt.datetime.fromisoformat(r["hs_timestamp"]) for r in rows]
+    table = pa.table(
+        {
+            "external_id": [r["external_id"] for r in rows],
+            "hs_timestamp": pa.array(sent, pa.timestamp("ms", tz="UTC")),
+            "hs_postal_mail_body": [r["hs_postal_mail_body"] for r in rows],
+            "hubspot_owner_id": pa.array([int(r["hubspot_owner_id"]) for r in rows], pa.int64()),
+            "hs_attachment_ids": [r["hs_attachment_ids"] or None for r in rows],
+        }
+    )
+    pq.write_table(table, path, compression="zstd")
+
+
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
     records, bad = build(count)
     write_csv(HERE / "postal_mail.csv", records, bad)
     write_jsonl(HERE / "postal_mail.jsonl", records, bad)
-    print(f"wrote {len(records)} records to examples/postal_mail.csv and .jsonl ({len(bad)} bad)")
+    write_parquet(HERE / "postal_mail.parquet", records)
+    print(
+        f"wrote {len(records)} records to examples/postal_mail.csv and .jsonl ({len(bad)} bad), "
+        f"the first {PARQUET_ROWS} to examples/postal_mail.parquet"
+    )
 
 
 if __name__ == "__main__":

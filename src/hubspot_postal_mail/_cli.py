@@ -184,6 +184,45 @@ Exit status:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the summary as one JSON object on stdout."
 )
+@click.option(
+    "--format",
+    "input_format",
+    type=click.Choice(["csv", "tsv", "jsonl", "parquet"]),
+    help="The input's format, when its name does not say (stdin: jsonl unless given).",
+)
+@click.option(
+    "--encoding",
+    default="utf-8",
+    show_default=True,
+    metavar="NAME",
+    help="Text encoding of a CSV, TSV or JSONL input (e.g. cp1252, latin-1, utf-16).",
+)
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="COLUMN=PROPERTY",
+    help="Send input COLUMN as HubSpot PROPERTY (repeatable); other columns keep their names.",
+)
+@click.option(
+    "--columns",
+    metavar="A,B,...",
+    help="Send only these columns (the id column always).",
+)
+@click.option(
+    "--empty",
+    type=click.Choice(["skip", "clear"]),
+    default="skip",
+    show_default=True,
+    help='Null and empty values: skip leaves HubSpot\'s value as it is; clear sends "" '
+    "to clear it.",
+)
+@click.option(
+    "--assume-timezone",
+    metavar="ZONE",
+    help="Read datetimes without a time zone in this IANA zone (e.g. Europe/Dublin, UTC); "
+    "without it they are refused.",
+)
 @click.pass_context
 def upsert(
     ctx: click.Context,
@@ -196,19 +235,41 @@ def upsert(
     rate_limit: RateLimit | None,
     dry_run: bool,
     as_json: bool,
+    input_format: str | None,
+    encoding: str,
+    mapping: tuple[str, ...],
+    columns: str | None,
+    empty: str,
+    assume_timezone: str | None,
 ) -> None:
     """Create or update postal-mail records in HubSpot from INPUT, 100 per request.
 
-    INPUT is a .csv file (a header row, then one record per row), a .jsonl file (one JSON
-    object per line), or - for JSON lines on stdin. A record's fields are its properties; the
-    field named by --id-property gives its id. A JSON line already in the API's shape
-    ({"id": ..., "properties": {...}}) is sent as it is.
+    INPUT is a .csv or .tsv file (a header row, then one record per row), a .jsonl file (one
+    JSON object per line), either gzipped (.gz), a .parquet file, or - for stdin (JSON lines,
+    or --format csv). A record's fields are its properties; the field named by --id-property
+    gives its id. A JSON line already in the API's shape ({"id": ..., "properties": {...}})
+    is sent as it is. Empty values are not sent (--empty clear sends them). See docs/inputs.md.
 
     The token comes from the HUBSPOT_ACCESS_TOKEN environment variable, never from an option.
     """
     from hubspot_postal_mail._command import CommandError, Upsert, UpsertOptions, print_summary
+    from hubspot_postal_mail._convert import parse_mapping
+    from hubspot_postal_mail._readers import lean_arrow_memory
     from hubspot_postal_mail._settings import UpsertSettings
 
+    lean_arrow_memory()
+    try:
+        column_map = parse_mapping(mapping)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--map") from None
+    reading = {
+        "format": input_format,
+        "encoding": encoding,
+        "mapping": column_map,
+        "columns": columns,
+        "empty": empty,
+        "assume_timezone": assume_timezone,
+    }
     out, err = _consoles()
     try:
         settings = UpsertSettings.of(
@@ -221,7 +282,7 @@ def upsert(
             **({} if rate_limit is None else {"rate_limit": rate_limit}),
             dry_run=dry_run,
         )
-        options = UpsertOptions(input=input_path, settings=settings)
+        options = UpsertOptions(input=input_path, settings=settings, reading=reading)
         result = Upsert(options, err=err).execute()
     except (CommandError, ConfigError) as exc:
         raise _failed(str(exc), exc.exit_status) from None

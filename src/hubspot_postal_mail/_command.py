@@ -18,8 +18,8 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,9 @@ class UpsertOptions:
 
     input: str  # a .csv or .jsonl path, or "-" for JSON lines on stdin
     settings: UpsertSettings
+    # How the input is read: read_records' keywords (--format, --encoding, --map, --columns,
+    # --empty, --assume-timezone).
+    reading: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def source_name(self) -> str:
@@ -89,7 +92,9 @@ def open_input(options: UpsertOptions) -> tuple[Iterator[SourceLine], _LineTrack
     """The records, with the first one already read: a bad header or encoding fails here."""
     name = options.source_name
     try:
-        records = read_records(options.input)
+        records = read_records(
+            options.input, id_property=options.settings.id_property, **options.reading
+        )
         tracker = _LineTracker(records)
         first = list(itertools.islice(tracker, 1))
     except (InputError, UnicodeDecodeError) as exc:
@@ -156,9 +161,11 @@ class Upsert:
         if settings.checkpoint is not None and settings.checkpoint.is_dir():
             raise CommandError(f"--checkpoint {settings.checkpoint}: is a directory")
         records, tracker = open_input(opts)
-        total = None
-        if opts.input != "-":
-            total = count_records(Path(opts.input), csv=opts.input.lower().endswith(".csv"))
+        total = count_records(
+            opts.input,
+            format=opts.reading.get("format"),
+            encoding=opts.reading.get("encoding", "utf-8"),
+        )
         verb = "Checking" if settings.dry_run else "Upserting"
         self._view = progress_view(self.err, total, verb)
         redact = RedactingFilter([token] if token is not None else [])

@@ -2,7 +2,7 @@
 
 Both views take the runtime's :class:`~hubspot_postal_mail._bulk.Progress` snapshots. The bar is
 rich's; the lines suit logs and CI (one every few seconds, and one at the end). The total, when
-known, comes from a cheap count of the input's lines, so the ETA is an estimate.
+known, comes from a cheap count of the input's records (:func:`count_records`).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.progress import Progress as RichProgress
 from rich.text import Text
 
+from ._readers import count_in
 from ._report import Progress
 
 PLAIN_INTERVAL_S = 5.0  # seconds between two plain progress lines
-_CHUNK = 1 << 20
 
 
 class ProgressView(Protocol):
@@ -31,33 +31,18 @@ class ProgressView(Protocol):
     def close(self, *, finished: bool) -> None: ...
 
 
-def count_records(path: Path, *, csv: bool) -> int | None:
-    """About how many records a file holds: its non-blank lines, less the CSV header.
+def count_records(
+    source: str | Path,
+    *,
+    format: str | None = None,
+    encoding: str = "utf-8",
+) -> int | None:
+    """How many records an input holds, for the total, or None if unknown (stdin).
 
-    One pass over the bytes, no parsing: a CSV field with a line break in it counts twice.
+    Parquet from its footer; CSV and TSV by rows (a line break inside a quoted field does not
+    end one), JSON lines by non-blank lines; gzip read through. See :func:`._readers.count_in`.
     """
-    count = 0
-    blank = True  # the current line has only whitespace so far
-    try:
-        with path.open("rb") as f:
-            while chunk := f.read(_CHUNK):
-                count, blank = _count_chunk(chunk, count, blank)
-    except OSError:
-        return None
-    if not blank:
-        count += 1  # a last line without a newline
-    return max(0, count - 1) if csv else count
-
-
-def _count_chunk(chunk: bytes, count: int, blank: bool) -> tuple[int, bool]:
-    parts = chunk.split(b"\n")
-    for part in parts[:-1]:
-        if not (blank and not part.strip()):
-            count += 1
-        blank = True
-    if parts[-1].strip():
-        blank = False
-    return count, blank
+    return count_in(source, format=format, encoding=encoding)
 
 
 def _rate(progress: Progress) -> float:

@@ -7,7 +7,6 @@ the generated ``SimplePublicObjectBatchInputUpsert``, or a :class:`SourceLine` f
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from hubspot_postal_mail_client.models import SimplePublicObjectBatchInputUpsert
 from hubspot_postal_mail_client.types import Unset
 
+from ._convert import CLEAR, DEFAULT_RULES, ValueRules, property_value
 from ._report import Category, Outcome, RecordError, RecordResult
 
 API_KEYS = frozenset({"id", "properties", "idProperty", "objectWriteTraceId"})
@@ -22,11 +22,17 @@ API_KEYS = frozenset({"id", "properties", "idProperty", "objectWriteTraceId"})
 
 @dataclass(frozen=True)
 class SourceLine:
-    """One line of an input file: its data, or why it could not be read."""
+    """One line (or row) of an input: its data, or why it could not be read.
+
+    A reader has already converted ``data``'s values to property strings by the run's rules
+    (empties left out or kept on purpose); only the id field may still be raw. ``id`` is the
+    record's id, where known, when ``error`` says why the record cannot be sent.
+    """
 
     line: int
     data: Mapping[str, Any] | None = None
     error: str | None = None
+    id: str | None = None
 
 
 @dataclass(slots=True)  # not frozen: one per record, and frozen costs 1 us each
@@ -52,39 +58,31 @@ class InvalidRecord:
         return RecordResult(self.line, self.id, Outcome.FAILED, error=error)
 
 
-def _scalar(value: Any, what: str) -> str:
-    """HubSpot wants strings: booleans as true/false, numbers as written, null as empty."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{what} is not a finite number")
-        return repr(value)
-    raise ValueError(f"{what} is not a scalar value (got {type(value).__name__})")
-
-
 def _id_value(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if type(value) is str:  # the common case, first
+        text = value.strip()
+    elif isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError(f"id must be a string or an integer (got {type(value).__name__})")
-    text = str(value).strip()
+    else:
+        text = str(value).strip()
     if not text:
         raise ValueError("id is empty")
     return text
 
 
-def _properties(values: Mapping[Any, Any]) -> dict[str, str]:
+_AS_READ = ValueRules(empty=CLEAR)  # a reader applied the run's rules already
+
+
+def _properties(values: Mapping[Any, Any], rules: ValueRules) -> dict[str, str]:
+    if rules is _AS_READ:
+        return dict(values)  # a reader's output: names checked and values converted already
     props: dict[str, str] = {}
     for name, value in values.items():
         if type(name) is not str or not name:
             raise ValueError(f"property name {name!r} is not a non-empty string")
-        # Text, the usual case, as is; anything else by the rules of _scalar.
-        props[name] = value if type(value) is str else _scalar(value, f"property {name!r}")
+        text = property_value(value, name, rules)
+        if text is not None:
+            props[name] = text
     return props
 
 
@@ -95,17 +93,27 @@ def is_api_shape(data: Mapping[str, Any]) -> bool:
     )
 
 
-def normalise(raw: Any, *, id_property: str, line: int) -> UpsertInput | InvalidRecord:
-    """One upsert input from one record, or the reason it cannot be sent."""
+def normalise(
+    raw: Any, *, id_property: str, line: int, rules: ValueRules = DEFAULT_RULES
+) -> UpsertInput | InvalidRecord:
+    """One upsert input from one record, or the reason it cannot be sent.
+
+    Values are converted by ``rules`` (see :mod:`._convert`): by default a ``None`` or ``""``
+    is not sent. A :class:`SourceLine`'s values were converted by its reader, and stay.
+    """
     if isinstance(raw, SourceLine):
         line = raw.line
         if raw.error is not None or raw.data is None:
-            return InvalidRecord(line, None, raw.error or "no data")
-        raw = raw.data
-    if isinstance(raw, SimplePublicObjectBatchInputUpsert):
-        raw = raw.to_dict()
-    if type(raw) is not dict and not isinstance(raw, Mapping):
-        return InvalidRecord(line, None, f"a record must be a mapping, got {type(raw).__name__}")
+            return InvalidRecord(line, raw.id, raw.error or "no data")
+        raw = raw.data  # a reader's dict: neither a model nor something else
+        rules = _AS_READ
+    else:
+        if isinstance(raw, SimplePublicObjectBatchInputUpsert):
+            raw = raw.to_dict()
+        if type(raw) is not dict and not isinstance(raw, Mapping):
+            return InvalidRecord(
+                line, None, f"a record must be a mapping, got {type(raw).__name__}"
+            )
     record_id: str | None = None
     try:
         if is_api_shape(raw):
@@ -115,12 +123,12 @@ def normalise(raw: Any, *, id_property: str, line: int) -> UpsertInput | Invalid
             if "id" not in raw:
                 raise ValueError("missing id")
             record_id = _id_value(raw["id"])
-            props = _properties(raw["properties"])
+            props = _properties(raw["properties"], rules)
         else:
             if id_property not in raw:
                 raise ValueError(f"missing id field {id_property!r}")
             record_id = _id_value(raw[id_property])
-            props = _properties(raw)
+            props = _properties(raw, rules)
             props[id_property] = record_id
     except ValueError as error:
         return InvalidRecord(line, record_id, str(error))

@@ -7,7 +7,6 @@ import io
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 from rich.console import Console
 
 from hubspot_postal_mail import Progress
@@ -89,15 +88,32 @@ def test_records_done_by_an_earlier_run_count_toward_the_total_not_the_rate() ->
     assert "ETA 0:01" in line
 
 
-@pytest.mark.parametrize("chunk", [1, 3, 1 << 20])
-def test_count_records_counts_non_blank_lines_across_chunks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
-) -> None:
-    monkeypatch.setattr(progress, "_CHUNK", chunk)
+def test_count_records_counts_non_blank_lines_of_json_lines(tmp_path: Path) -> None:
     jsonl = tmp_path / "a.jsonl"
     jsonl.write_bytes(b'{"a": 1}\n\n  \n{"a": 2}\n{"a": 3}')  # blank lines; no final newline
-    assert count_records(jsonl, csv=False) == 3
+    assert count_records(jsonl) == 3
+    assert count_records(tmp_path / "absent.jsonl") is None
+    assert count_records("-") is None
+
+
+def test_count_records_counts_csv_rows_not_lines(tmp_path: Path) -> None:
+    """A line break inside a quoted field does not end a row, so the run ends at 100%."""
     table = tmp_path / "a.csv"
-    table.write_bytes(b"id,x\r\n1,a\r\n2,b\r\n\r\n")
-    assert count_records(table, csv=True) == 2
-    assert count_records(tmp_path / "absent.csv", csv=True) is None
+    table.write_bytes(b'id,x\r\n1,"a\r\nb ""quoted"" \r\n\r\nc"\r\n2,b\r\n\r\n')
+    assert count_records(table) == 2
+    assert count_records(tmp_path / "absent.csv") is None
+
+
+def test_count_records_reads_through_gzip_and_parquet_metadata(tmp_path: Path) -> None:
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    packed = tmp_path / "a.tsv.gz"
+    packed.write_bytes(gzip.compress(b"id\tx\n1\ta\n2\tb\n3\tc\n"))
+    assert count_records(packed) == 3
+    table = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"id": [str(n) for n in range(1234)]}), table, row_group_size=100)
+    assert count_records(table) == 1234
+    assert count_records(tmp_path / "a.bin", format="parquet") is None

@@ -3,6 +3,7 @@ resumes from; so does SIGKILL. The interrupted runs are real ``postal-mail`` pro
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -233,11 +234,13 @@ def test_a_killed_run_resumes_and_every_record_ends_settled_once(
 def test_input_unreadable_after_records_were_sent_exits_3(
     hubspot_fake: RunningFake, tmp_path: Path
 ) -> None:
-    source = tmp_path / "mail.jsonl"
+    source = tmp_path / "mail.jsonl.gz"
     lines = [
-        json.dumps({"external_id": f"U-{i}", "hs_postal_mail_body": "x" * 40}) for i in range(1500)
+        json.dumps({"external_id": f"U-{i}", "hs_postal_mail_body": f"{i} " * 20})
+        for i in range(1500)
     ]
-    source.write_bytes(("\n".join(lines[:1400]) + "\n").encode() + b'{"external_id": "\xff"}\n')
+    packed = gzip.compress(("\n".join(lines) + "\n").encode())
+    source.write_bytes(packed[: len(packed) * 9 // 10])  # cut short: unreadable near its end
     ckpt = tmp_path / "c.ckpt"
     args = upsert_args(source, hubspot_fake, "--checkpoint", str(ckpt))
 
@@ -245,6 +248,6 @@ def test_input_unreadable_after_records_were_sent_exits_3(
     assert midway.exit_code == 3, midway.all_output
     message = midway.stderr.strip().splitlines()[-1]  # after the last progress line
     assert message.startswith(f"Error: {source} after line ")
-    assert "not UTF-8" in message
+    assert "cannot read beyond line" in message
     assert f"rerun with --checkpoint {ckpt} to resume" in message
     assert len(hubspot_fake.app.records()) > 0

@@ -120,11 +120,11 @@ def test_csv_input_with_malformed_rows(hubspot_fake: RunningFake, tmp_path: Path
     run = invoke(upsert_args(source, hubspot_fake, "--report", str(report)))
     assert run.exit_code == 1, run.all_output
     outcomes = {line: e["outcome"] for line, e in by_line(read_report(report)).items()}
-    # CSV line numbers are where each row ends in the file (a quoted field may span lines).
+    # CSV line numbers are where each row starts in the file (a quoted field may span lines).
     assert outcomes == {
         2: "created",
         3: "failed",
-        6: "created",
+        5: "created",
         7: "failed",
         8: "failed",
         9: "created",
@@ -132,7 +132,7 @@ def test_csv_input_with_malformed_rows(hubspot_fake: RunningFake, tmp_path: Path
     assert body(hubspot_fake, "C-1") == "Invoice, posted"
     assert body(hubspot_fake, "C-3") == "a body over\ntwo lines"
     assert (
-        f"{source}:3: record without an id: failed: INVALID_INPUT: 4 fields where the "
+        f"{source}:3: record C-2: failed: INVALID_INPUT: 4 fields where the "
         "header has 3" in run.stderr
     )
 

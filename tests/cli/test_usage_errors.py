@@ -28,13 +28,27 @@ def _file(name: str, content: bytes) -> Setup:
 
 CASES: dict[str, tuple[Setup, str]] = {
     "missing file": (lambda tmp: [str(tmp / "absent.csv")], "absent.csv: No such file"),
-    "a folder": (lambda tmp: [str(tmp)], "expected a .csv or .jsonl file"),
-    "wrong extension": (_file("mail.xlsx", b"PK\x03\x04"), "mail.xlsx: expected a .csv or .jsonl"),
+    "a folder": (lambda tmp: [str(tmp)], "expected a .csv, .tsv, .jsonl or .parquet file"),
+    "wrong extension": (
+        _file("mail.xlsx", b"PK\x03\x04"),
+        "mail.xlsx: expected a .csv, .tsv, .jsonl or .parquet",
+    ),
     "CSV header with a repeated column": (
         _file("mail.csv", b"external_id,body,body\nA,b,c\n"),
-        "mail.csv: the CSV header has empty or repeated column names",
+        "mail.csv: column 'body' appears twice in the CSV header (columns 2 and 3)",
     ),
-    "not UTF-8": (_file("mail.jsonl", b'{"external_id": "\xff\xfe"}\n'), "mail.jsonl: not UTF-8"),
+    "CSV header with an empty column": (
+        _file("mail.csv", b"external_id,,body\nA,b,c\n"),
+        "mail.csv: column 2 of the CSV header has no name",
+    ),
+    "CSV header without the id column": (
+        _file("mail.csv", b"ref,body\nA,b\n"),
+        "no column gives the id property 'external_id'",
+    ),
+    "CSV header not UTF-8": (
+        _file("mail.csv", b"external_id,caf\xe9\nA,b\n"),
+        "mail.csv: the CSV header: line 1 is not valid utf-8: byte 0xe9",
+    ),
     "bad rate limit": (lambda tmp: [str(_good(tmp)), "--rate-limit", "fast"], "N/SECONDS"),
     "zero concurrency": (lambda tmp: [str(_good(tmp)), "--concurrency", "0"], "--concurrency"),
     "report in a missing folder": (

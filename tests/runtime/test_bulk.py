@@ -301,7 +301,8 @@ def test_bad_input_records_are_reported_and_the_run_goes_on() -> None:
     assert "mapping" in reasons[6]
     assert all(e is not None and e.category == "INVALID_INPUT" for e in errors.values())
     assert set(hub.store) == {"ok1", "ok2"}
-    assert hub.store["ok2"] == {"external_id": "ok2", "n": "3", "flag": "true", "none": ""}
+    # None is not sent: a missing value must not clear what HubSpot holds.
+    assert hub.store["ok2"] == {"external_id": "ok2", "n": "3", "flag": "true"}
     assert report.failed == 5
 
 

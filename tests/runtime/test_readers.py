@@ -1,4 +1,7 @@
-"""CSV and JSONL readers: records with line numbers; a bad line is reported, not fatal."""
+"""CSV and JSONL readers: records with line numbers; a bad line is reported, not fatal.
+
+More formats, encodings, mapping and types: ``test_inputs.py``; Arrow: ``test_arrow_inputs.py``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hubspot_postal_mail import InputError
+from hubspot_postal_mail._convert import ValueRules
 from hubspot_postal_mail._readers import read_csv, read_jsonl, read_records
 from hubspot_postal_mail._records import InvalidRecord, SourceLine, UpsertInput, normalise
 
@@ -19,7 +23,7 @@ def test_jsonl_lines_keep_their_numbers_and_bad_lines_their_reasons(tmp_path: Pa
     )
     lines = list(read_records(path))
     assert [line.line for line in lines] == [1, 3, 4, 5]
-    assert lines[0].data == {"external_id": "a", "x": 1}
+    assert lines[0].data == {"external_id": "a", "x": "1"}
     assert lines[1].error is not None
     assert "invalid JSON" in lines[1].error
     assert lines[2].error is not None
@@ -34,8 +38,8 @@ def test_csv_rows_become_records_and_ragged_rows_are_reported(tmp_path: Path) ->
         encoding="utf-8",
     )
     lines = list(read_records(path))
-    assert lines[0] == SourceLine(
-        3, {"external_id": "A-1", "hs_postal_mail_body": "Dear Ann,\nthanks"}
+    assert lines[0] == SourceLine(  # reported at the line where it starts
+        2, {"external_id": "A-1", "hs_postal_mail_body": "Dear Ann,\nthanks"}
     )
     assert lines[1].line == 4
     assert lines[1].error == "1 fields where the header has 2"
@@ -43,7 +47,9 @@ def test_csv_rows_become_records_and_ragged_rows_are_reported(tmp_path: Path) ->
 
 
 def test_csv_with_a_broken_header_is_unreadable() -> None:
-    with pytest.raises(InputError, match="repeated"):
+    with pytest.raises(
+        InputError, match=r"column 'a' appears twice in the CSV header \(columns 1 and 2\)"
+    ):
         list(read_csv(io.StringIO("a,a\n1,2\n")))
 
 
@@ -55,7 +61,7 @@ def test_dash_means_jsonl_on_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_missing_file_fails_before_the_first_record() -> None:
     with pytest.raises(InputError, match="cannot open"):
         read_jsonl("/nonexistent/in.jsonl")
-    with pytest.raises(InputError, match=r"\.csv or \.jsonl"):
+    with pytest.raises(InputError, match=r"\.csv, \.tsv, \.jsonl or \.parquet"):
         read_records("data.xlsx")
 
 
@@ -80,12 +86,22 @@ def test_invalid_records_say_why(data: dict[str, object], reason: str) -> None:
     assert reason in result.reason
 
 
-def test_scalars_become_hubspot_strings() -> None:
+def test_scalars_become_hubspot_strings_and_nulls_are_not_sent() -> None:
     result = normalise(
-        {"external_id": 42, "n": 1.5, "t": True, "f": False, "z": None, "s": "x"},
+        {"external_id": 42, "n": 1.5, "t": True, "f": False, "z": None, "e": "", "s": "x"},
         id_property="external_id",
         line=1,
     )
     assert result == UpsertInput(
-        1, "42", {"external_id": "42", "n": "1.5", "t": "true", "f": "false", "z": "", "s": "x"}
+        1, "42", {"external_id": "42", "n": "1.5", "t": "true", "f": "false", "s": "x"}
     )
+
+
+def test_nulls_are_sent_as_empty_to_clear_only_when_asked() -> None:
+    result = normalise(
+        {"external_id": "a", "z": None, "e": ""},
+        id_property="external_id",
+        line=1,
+        rules=ValueRules(empty="clear"),
+    )
+    assert result == UpsertInput(1, "a", {"external_id": "a", "z": "", "e": ""})
