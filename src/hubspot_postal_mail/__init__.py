@@ -10,7 +10,7 @@ private and may change. Errors a run raises derive from :class:`PostalMailError`
 from ._bulk import aupsert_all, upsert_all
 from ._config import Secret
 from ._constants import ExitStatus
-from ._exceptions import CheckpointError, ConfigError, InputError, PostalMailError
+from ._exceptions import ConfigError, InputError, PostalMailError, StateError, StateLocked
 from ._rate_limits import RateLimit
 from ._readers import read_csv, read_jsonl, read_records
 from ._records import SourceLine
@@ -32,7 +32,6 @@ __version__ = "0.1.0"
 __all__ = [
     "UPSERT_PATH",
     "Category",
-    "CheckpointError",
     "ConfigError",
     "ExitStatus",
     "InputError",
@@ -45,6 +44,8 @@ __all__ = [
     "RetryPolicy",
     "Secret",
     "SourceLine",
+    "StateError",
+    "StateLocked",
     "StopReason",
     "UpsertReport",
     "UpsertSettings",

@@ -59,6 +59,7 @@ class Item:
 
     seq: int
     rec: UpsertInput
+    fingerprint: bytes | None = None  # of its properties, when a sync state is kept
 
 
 @dataclass

@@ -3,8 +3,8 @@
 The loop reads the input lazily into a bounded buffer (:class:`~._scheduler.Scheduler` decides
 which records go next), sends batches concurrently through the resilient transport, and turns
 each answer into per-record results (:mod:`._answers`, pure). A whole-batch 400 is split until
-the bad records are alone. Finished positions go to the checkpoint before their ids are
-released, so a later record with the same id is never marked finished before an earlier one.
+the bad records are alone. With a sync state (:mod:`._incremental`), a record HubSpot already
+holds is not sent, and what HubSpot confirms is recorded before the id is released.
 """
 
 from __future__ import annotations
@@ -32,13 +32,15 @@ from ._answers import (
     named_inputs,
     request_error,
 )
-from ._checkpoint import Checkpoint
 from ._client import client_with_transport
 from ._concurrency import Concurrency
 from ._config import redact_logs, resolve_base_url, resolve_token
+from ._incremental import Incremental
 from ._pacing import AsyncPacer, PacerClosed, RequestBudget
+from ._readers import records_from
 from ._records import InvalidRecord, normalise
 from ._report import (
+    Outcome,
     Progress,
     RecordError,
     RecordResult,
@@ -49,6 +51,7 @@ from ._report import (
 from ._retry_policy import STOPS_RUN, TRANSIENT, Kind, classify_exception, classify_status
 from ._scheduler import Scheduler
 from ._settings import UpsertSettings
+from ._state import LOOKUP_CHUNK, State
 from ._transport import VERDICT, AsyncResilientTransport, Reachability, Verdict
 
 log = logging.getLogger("hubspot_postal_mail")  # one logger: see config.LOGGERS
@@ -262,7 +265,7 @@ class _Run:
         report: UpsertReport,
         pacer: AsyncPacer,
         concurrency: Concurrency,
-        checkpoint: Checkpoint | None,
+        incremental: Incremental | None,
         writer: ReportWriter,
         on_progress: Callable[[Progress], None] | None,
         redact: Callable[[str], str],
@@ -273,14 +276,14 @@ class _Run:
         self.report = report
         self.pacer = pacer
         self.concurrency = concurrency
-        self.checkpoint = checkpoint
+        self.incremental = incremental
+        self.undecided: list[Item] = []  # valid records the state has yet to look at
         self.writer = writer
         self.on_progress = on_progress
         self.redact = redact
         self.stop_requested = stop_requested
         self.schedule = Scheduler(settings.batch_size)
         self.read = 0
-        self.report_intact = True  # every report line so far reached the file
 
     @property
     def stopping(self) -> bool:
@@ -300,45 +303,54 @@ class _Run:
 
     def accept(self, seq: int, raw: Any) -> None:
         self.read += 1
-        if self.checkpoint is not None and self.checkpoint.is_done(seq):
-            self.report.resumed += 1
-            return
-        record = normalise(raw, id_property=self.settings.id_property, line=seq + 1)
+        record = normalise(
+            raw, id_property=self.settings.id_property, line=seq + 1, rules=self.settings.rules
+        )
         if isinstance(record, InvalidRecord):
             self.write(record.result(self.redact))
-            self.schedule.finished.append(seq)
+        elif self.incremental is None:
+            self.schedule.add(Item(seq, record))
+        else:
+            self.undecided.append(Item(seq, record))
+            if len(self.undecided) >= LOOKUP_CHUNK:
+                self.decide()
+
+    def decide(self) -> None:
+        """The state's verdict on the records read so far: unchanged ones are not sent."""
+        if self.incremental is None or not self.undecided:
             return
-        self.schedule.add(Item(seq, record))
+        items, self.undecided = self.undecided, []
+        send, unchanged = self.incremental.decide(items, self.schedule.busy)
+        for item in send:
+            self.schedule.add(item)
+        for item in unchanged:
+            self.write(RecordResult(item.rec.line, item.rec.id, Outcome.UNCHANGED))
 
     def write(self, result: RecordResult) -> None:
-        try:
-            self.writer.write(result)
-        except OSError:
-            self.report_intact = False  # a full disk: mark nothing more finished
-            raise
+        self.writer.write(result)
         self.report.add(result)
 
+    def send(self, batch: list[Item]) -> asyncio.Task[Settled]:
+        if self.incremental is not None:
+            self.incremental.before_send(batch)
+        return asyncio.ensure_future(self.sender.send(batch))
+
     def settle(self, batch: list[Item], settled: Settled) -> None:
-        for item, result, final in settled.results:
+        """Report each result; tell the state; only then let the batch's ids go out again.
+
+        The report is flushed before the state confirms anything: a full disk stops the run
+        with the records unconfirmed, so a rerun sends (and reports) them again.
+        """
+        for _item, result, _final in settled.results:
             self.write(result)
-            self.schedule.settle(item, result, final=final)
+        self.writer.flush()
+        if self.incremental is not None:
+            self.incremental.settled(settled.results, settled.unresolved)
         self.report.unfinished += len(settled.unresolved)
         if settled.stop is not None:
             self.stop(*settled.stop)
-        try:
-            self.writer.flush()
-        except OSError:
-            self.report_intact = False
-            raise
-        self.flush_checkpoint()  # before the ids are released: see _checkpoint.py
         self.schedule.release(batch)
         self.progress()
-
-    def flush_checkpoint(self) -> None:
-        """Finished positions to the checkpoint, only while their report lines are on disk."""
-        finished = self.schedule.take_finished()
-        if self.checkpoint is not None and finished and self.report_intact:
-            self.checkpoint.mark(finished)
 
     def progress(self) -> None:
         if self.on_progress is not None:
@@ -382,9 +394,10 @@ class _Run:
                     free = max(1, self.concurrency.limit - len(tasks))
                     if s.eligible >= s.batch_size * free:
                         break
+                self.decide()
                 while self._may_send(len(tasks), exhausted):
                     batch = s.take_batch()
-                    tasks[asyncio.ensure_future(self.sender.send(batch))] = batch
+                    tasks[self.send(batch)] = batch
                 if not tasks:
                     if exhausted or self.stopping:
                         break
@@ -400,9 +413,7 @@ class _Run:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        finally:
-            self.flush_checkpoint()
-        self.report.unfinished += s.pending_records
+        self.report.unfinished += s.pending_records + len(self.undecided)
         return self.report
 
 
@@ -423,11 +434,19 @@ async def aupsert_all(
     names win), e.g. ``aupsert_all(rows, id_property="external_id", rate_limit="190/10")``.
     ``on_progress``: called with a :class:`Progress` snapshot as the run goes.
     ``stop``: set it (from any thread, e.g. on Ctrl+C) to stop early: no new batch is sent,
-    batches in flight finish, ``stop_reason`` is ``INTERRUPTED``; rerun with the checkpoint.
+    batches in flight finish, ``stop_reason`` is ``INTERRUPTED``; rerun with the state.
     """
     if isinstance(records, str | bytes) or hasattr(records, "__fspath__"):
         raise TypeError("records must be an iterable of records; use read_records(path)")
     settings = UpsertSettings.of(settings, **options)
+    arrow = records_from(
+        records,
+        id_property=settings.id_property,
+        empty=settings.empty,
+        assume_timezone=settings.assume_timezone,
+    )
+    if arrow is not None:  # a pyarrow table or reader, a pandas or polars DataFrame
+        records = arrow
     if settings.dry_run:
         from ._dry_run import plan
 
@@ -455,13 +474,12 @@ async def aupsert_all(
     )
     with redact_logs(secret) as redaction:
         store = (
-            Checkpoint(settings.checkpoint, id_property=settings.id_property)
-            if settings.checkpoint
+            State(settings.state, base_url=url, id_property=settings.id_property)
+            if settings.state is not None
             else None
         )
-        writer = ReportWriter(
-            settings.report, append=bool(store and store.resumed), redact=redaction.redact
-        )
+        incremental = None if store is None else Incremental(store, full=settings.full)
+        writer = ReportWriter(settings.report, redact=redaction.redact)
         try:
             async with client_with_transport(
                 secret, url, resilient, timeout=settings.http_timeout
@@ -479,7 +497,7 @@ async def aupsert_all(
                     report=report,
                     pacer=pacer,
                     concurrency=concurrency,
-                    checkpoint=store,
+                    incremental=incremental,
                     writer=writer,
                     on_progress=on_progress,
                     redact=redaction.redact,

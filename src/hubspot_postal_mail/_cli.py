@@ -118,8 +118,8 @@ def _exit(ctx: click.Context, status: int) -> NoReturn:
 Examples:
   export HUBSPOT_ACCESS_TOKEN=pat-na1-...      # scope crm.objects.contacts.write
   postal-mail upsert mail.csv --id-property external_id --report report.jsonl
-  postal-mail upsert big.jsonl --id-property external_id \\
-      --checkpoint big.ckpt --report big.report.jsonl    # rerun the same line to resume
+  postal-mail upsert nightly.jsonl --id-property external_id \\
+      --state mail.state --report nightly.report.jsonl  # only what changed; resumable
   postal-mail upsert mail.csv --id-property external_id --dry-run --report plan.jsonl
   producer | postal-mail upsert - --id-property external_id --json
   postal-mail upsert mail.csv --id-property external_id --base-url http://127.0.0.1:8080
@@ -129,8 +129,8 @@ Exit status:
   0  every record was written
   1  some records failed (each is in the report, with HubSpot's reason)
   2  bad usage or unreadable input: nothing was sent
-  3  stopped early (daily limit, auth failure, Ctrl+C): rerun with the same
-     --checkpoint to resume
+  3  stopped early (daily limit, auth failure, HubSpot unreachable, Ctrl+C):
+     rerun with the same --state to send what was not confirmed
 """,
 )
 @click.argument("input_path", metavar="INPUT")
@@ -154,10 +154,24 @@ Exit status:
     "(created/updated/failed/skipped), object_id, error.",
 )
 @click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The sync state (SQLite): what HubSpot last confirmed for each id. Records it already "
+    "holds are not sent (reported unchanged); a rerun after a stop sends what is left.",
+)
+@click.option(
     "--checkpoint",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
-    help="Remember finished records here; rerunning with the same INPUT and FILE resumes.",
+    hidden=True,
+    help="The old name of --state.",
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="With --state: send every record anyway, and refresh the state (after edits made "
+    "in HubSpot itself, which the state cannot see).",
 )
 @click.option(
     "--concurrency",
@@ -230,7 +244,9 @@ def upsert(
     id_property: str,
     base_url: str | None,
     report: Path | None,
+    state: Path | None,
     checkpoint: Path | None,
+    full: bool,
     concurrency: int | Literal["auto"],
     rate_limit: RateLimit | None,
     dry_run: bool,
@@ -277,7 +293,9 @@ def upsert(
             id_property=id_property,
             base_url=base_url,
             report=report,
+            state=state,
             checkpoint=checkpoint,
+            full=full,
             concurrency=concurrency,
             **({} if rate_limit is None else {"rate_limit": rate_limit}),
             dry_run=dry_run,

@@ -31,7 +31,7 @@ from ._config import RedactingFilter, Secret, resolve_base_url
 from ._config import resolve_token as _resolve_token
 from ._constants import REQUIRED_SCOPE, TOKEN_ENV, ExitStatus
 from ._dry_run import plan
-from ._exceptions import CheckpointError, ConfigError, InputError, PostalMailError
+from ._exceptions import ConfigError, InputError, PostalMailError, StateError
 from ._progress import ProgressView, count_records, progress_view
 from ._readers import read_records
 from ._records import SourceLine
@@ -158,8 +158,8 @@ class Upsert:
             raise CommandError(f"base URL: {exc}") from None
         settings = dataclasses.replace(settings, token=token, base_url=base_url)
         _check_report_path(opts.report)
-        if settings.checkpoint is not None and settings.checkpoint.is_dir():
-            raise CommandError(f"--checkpoint {settings.checkpoint}: is a directory")
+        if settings.state is not None and settings.state.is_dir():
+            raise CommandError(f"--state {settings.state}: is a directory")
         records, tracker = open_input(opts)
         total = count_records(
             opts.input,
@@ -178,15 +178,20 @@ class Upsert:
             if settings.dry_run:
                 planned = plan(records, settings, on_progress=self._progress)
                 report = planned.report
-                extra = {"would_send": planned.would_send, "batches": planned.batches}
+                extra = {
+                    "would_send": planned.would_send,
+                    "would_create": planned.would_create,
+                    "would_update": planned.would_update,
+                    "batches": planned.batches,
+                }
             else:
                 report = asyncio.run(self._send(records, settings))
             finished = report.stopped is None
         except (asyncio.CancelledError, KeyboardInterrupt):
             report = self._abandoned()
             abandoned = True
-        except CheckpointError as exc:
-            raise CommandError(f"--checkpoint {settings.checkpoint}: {exc}") from None
+        except StateError as exc:
+            raise CommandError(f"--state {settings.state}: {exc}") from None
         except (InputError, UnicodeDecodeError) as exc:
             message = _input_message(opts.source_name, exc, tracker.last_line)
             raise self._stopped_by(message) from None
@@ -248,7 +253,7 @@ class Upsert:
             "requests in flight were abandoned and will be sent again",
         )
         if p is not None:
-            report.unfinished = max(0, p.read - p.done - p.resumed)
+            report.unfinished = max(0, p.read - p.done)
         return report.finish()
 
     def _stopped_by(self, message: str) -> CommandError:
@@ -257,8 +262,8 @@ class Upsert:
             return CommandError(f"{message} (nothing was sent)", ExitStatus.USAGE)
         sent = self.last.created + self.last.updated
         where = (
-            f"; rerun with --checkpoint {self.options.settings.checkpoint} to resume"
-            if self.options.settings.checkpoint
+            f"; rerun with --state {self.options.settings.state} to resume"
+            if self.options.settings.state
             else ""
         )
         return CommandError(
@@ -276,7 +281,8 @@ class Upsert:
             "input": opts.source_name,
             "id_property": settings.id_property,
             "report": str(opts.report) if opts.report else None,
-            "checkpoint": str(settings.checkpoint) if settings.checkpoint else None,
+            "state": str(settings.state) if settings.state else None,
+            "full": settings.full,
             "dry_run": settings.dry_run,
             **extra,
         }
@@ -287,15 +293,15 @@ class Upsert:
             self.err.print(
                 Text(f"stopped early: {report.stopped}", style="bold red"), soft_wrap=True
             )
-            if self.options.settings.checkpoint is not None:
+            if self.options.settings.state is not None:
                 hint = (
-                    f"the checkpoint {self.options.settings.checkpoint} is saved: run the same "
-                    "command again to resume where this run stopped"
+                    f"the state {self.options.settings.state} is saved: run the same command "
+                    "again to send what was not confirmed"
                 )
             else:
                 hint = (
-                    "no --checkpoint was given, so a rerun starts from the top "
-                    "(upserts are idempotent; next time add --checkpoint FILE)"
+                    "no --state was given, so a rerun sends everything again "
+                    "(upserts are idempotent; next time add --state FILE)"
                 )
             self.err.print(hint, soft_wrap=True, markup=False, highlight=False)
 
@@ -338,6 +344,11 @@ def summary_text(summary: dict[str, Any]) -> Text:
         )
         text.append(f"{summary['failed']} invalid", style="red" if summary["failed"] else "")
         text.append(" (HubSpot may still refuse values only it checks)\n")
+        if summary["state"]:
+            text.append(
+                f"  by the state: {summary['would_create']} to create, "
+                f"{summary['would_update']} to update, {summary['unchanged']} unchanged\n"
+            )
     else:
         text.append(
             f"{summary['total']} records from {summary['input']} in {seconds:.1f} s "
@@ -357,8 +368,6 @@ def summary_text(summary: dict[str, Any]) -> Text:
             f"  {summary['requests']} requests, {summary['retries']} retries, "
             f"{summary['rate_limited']} rate-limited (429)\n"
         )
-    if summary["resumed"]:
-        text.append(f"  {summary['resumed']} records were finished by an earlier run\n")
     if summary["unfinished"]:
         text.append(f"  {summary['unfinished']} records read but not finished\n", style="yellow")
     text.append(f"  report: {summary['report'] or '(none: add --report FILE)'}")

@@ -3,7 +3,8 @@
     PostalMailError            anything this package raises about a run
     ├── ConfigError            bad settings (token, base URL, options): nothing was sent
     ├── InputError             the input as a whole is unreadable: nothing was sent
-    └── CheckpointError        the checkpoint belongs to another run, or is not one
+    └── StateError             the sync state belongs to another run, or is not one
+        └── StateLocked        another run is using the sync state now
 
 Per-record problems are never raised: they end in the report as ``failed``.
 """
@@ -27,5 +28,9 @@ class InputError(PostalMailError, ValueError):
     """The input as a whole is unreadable: nothing should be sent."""
 
 
-class CheckpointError(PostalMailError, ValueError):
-    """The checkpoint belongs to another kind of run, or is not a checkpoint at all."""
+class StateError(PostalMailError, ValueError):
+    """The sync state cannot be used for this run: another run's, not a state, unreadable."""
+
+
+class StateLocked(StateError):
+    """Another run (or another State in this process) is using the state file."""

@@ -46,13 +46,13 @@ def count_records(
 
 
 def _rate(progress: Progress) -> float:
-    """Records finished per second in this run (records a checkpoint skipped do not count)."""
+    """Records finished per second (unchanged ones, which the state let us skip, included)."""
     return progress.done / progress.elapsed_s if progress.elapsed_s > 0 else 0.0
 
 
 def _eta(progress: Progress, total: int | None) -> str:
     rate = _rate(progress)
-    left = None if total is None else total - progress.done - progress.resumed
+    left = None if total is None else total - progress.done
     if left is None or left <= 0 or rate <= 0:
         return "-"
     return _clock(left / rate)
@@ -73,16 +73,16 @@ def _counters(progress: Progress) -> str:
 
 def plain_line(progress: Progress, total: int | None) -> str:
     """One line of progress, for logs: done, share, rate, ETA, requests, retries, 429s."""
-    position = progress.done + progress.resumed
+    position = progress.done
     if total:
         share = min(100, 100 * position // total)
         where = f"{position} of about {total} records ({share}%)"
     else:
         where = f"{position} records"
-    resumed = f" ({progress.resumed} done before)" if progress.resumed else ""
+    unchanged = f" ({progress.unchanged} unchanged)" if progress.unchanged else ""
     eta = _eta(progress, total)
     return (
-        f"{where}{resumed}, {_rate(progress):.0f} records/s"
+        f"{where}{unchanged}, {_rate(progress):.0f} records/s"
         + (f", ETA {eta}" if eta != "-" else "")
         + f"; {_counters(progress)}; {progress.failed} failed"
     )
@@ -140,7 +140,7 @@ class LiveBar:
         self._bar.start()
 
     def update(self, progress: Progress) -> None:
-        self._position = progress.done + progress.resumed
+        self._position = progress.done
         if self._total is not None and self._position > self._total:
             self._total = self._position  # the line count was an estimate
             self._bar.update(self._task, total=self._total)

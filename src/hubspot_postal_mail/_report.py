@@ -97,7 +97,7 @@ class Counts:
     """Every counter of a run, in one place: the summary, ``--json`` and the progress line all
     read these fields, so a new counter is one line here."""
 
-    total: int = 0  # records with an outcome (the resumed ones are not among them)
+    total: int = 0  # records with an outcome
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -106,7 +106,6 @@ class Counts:
     requests: int = 0  # HTTP attempts, retries included
     retries: int = 0
     rate_limited: int = 0  # answers with 429
-    resumed: int = 0  # records a checkpoint said were finished by an earlier run
     unfinished: int = 0  # records read but not finished when the run stopped early
 
     def counts(self) -> dict[str, Any]:
@@ -123,7 +122,7 @@ class Progress(Counts):
 
     @property
     def done(self) -> int:
-        """Records with an outcome in this run (``resumed`` ones come on top)."""
+        """Records with an outcome so far."""
         return self.total
 
 
@@ -210,11 +209,9 @@ ReportTarget = str | Path | IO[str] | Callable[[RecordResult], None]
 
 
 class ReportWriter:
-    """Writes one JSON line per record; ``append`` continues a resumed run's report."""
+    """Writes one JSON line per record to a file (new each run), a stream or a callable."""
 
-    def __init__(
-        self, target: ReportTarget | None, *, append: bool, redact: Callable[[str], str]
-    ) -> None:
+    def __init__(self, target: ReportTarget | None, *, redact: Callable[[str], str]) -> None:
         self._redact = redact
         self._callback: Callable[[RecordResult], None] | None = None
         self._stream: IO[str] | None = None
@@ -222,9 +219,7 @@ class ReportWriter:
         if target is None:
             return
         if isinstance(target, str | Path):
-            if append:
-                _drop_torn_tail(Path(target))
-            self._stream = Path(target).open("a" if append else "w", encoding="utf-8")  # noqa: SIM115
+            self._stream = Path(target).open("w", encoding="utf-8")  # noqa: SIM115
             self._owned = True
         elif callable(target):
             self._callback = target
@@ -248,32 +243,3 @@ class ReportWriter:
             if self._owned:
                 self._stream.close()
             self._stream = None
-
-
-def _drop_torn_tail(path: Path) -> None:
-    """Cut an unterminated last line (the process was killed mid-write) before appending.
-
-    Its record was not yet in the checkpoint (the report is flushed first), so the resumed run
-    reports it again; left in place, the fragment would run into the next line.
-    """
-    try:
-        with path.open("r+b") as f:
-            size = f.seek(0, 2)
-            if size == 0:
-                return
-            f.seek(size - 1)
-            if f.read(1) == b"\n":
-                return
-            end = size
-            while end > 0:
-                start = max(0, end - 65536)
-                f.seek(start)
-                chunk = f.read(end - start)
-                newline = chunk.rfind(b"\n")
-                if newline >= 0:
-                    f.truncate(start + newline + 1)
-                    return
-                end = start
-            f.truncate(0)
-    except FileNotFoundError:
-        return

@@ -1,4 +1,4 @@
-"""Which records go next, and which positions are finished: the run's bookkeeping, no I/O.
+"""Which records go next: the run's bookkeeping, no I/O.
 
 Pending records are queued per id in input order. A batch takes the oldest pending record of
 each id not already in flight, so two inputs with the same id never share a request, and a
@@ -12,9 +12,6 @@ from __future__ import annotations
 from collections import deque
 
 from ._answers import Item
-from ._report import Outcome, RecordResult
-
-WRITTEN = frozenset({Outcome.CREATED, Outcome.UPDATED})
 
 
 class Scheduler:
@@ -27,8 +24,10 @@ class Scheduler:
         self.in_flight: set[str] = set()
         self.in_flight_records = 0
         self.blocked = 0  # pending ids that are in flight
-        self.unsettled: dict[str, list[int]] = {}  # id -> positions whose fate is unknown
-        self.finished: list[int] = []  # finished positions not yet in the checkpoint
+
+    def busy(self, key: str) -> bool:
+        """A record with this id is pending or in flight."""
+        return key in self.pending or key in self.in_flight
 
     @property
     def eligible(self) -> int:
@@ -64,20 +63,6 @@ class Scheduler:
         self.in_flight_records += len(batch)
         return batch
 
-    def settle(self, item: Item, result: RecordResult, *, final: bool) -> None:
-        """Note a record's fate: only a final one finishes its position.
-
-        A record whose fate is unknown (retries ran out) stays unfinished, so a rerun sends it,
-        until a later record with its id is *written*: that value supersedes it. A later record
-        that HubSpot refuses supersedes nothing: the earlier value must still be written.
-        """
-        if not final:
-            self.unsettled.setdefault(item.rec.id, []).append(item.seq)
-            return
-        self.finished.append(item.seq)
-        if result.outcome in WRITTEN:
-            self.finished.extend(self.unsettled.pop(item.rec.id, ()))
-
     def release(self, batch: list[Item]) -> None:
         """The batch is answered: its ids may go out again."""
         for item in batch:
@@ -85,7 +70,3 @@ class Scheduler:
             if item.rec.id in self.pending:
                 self.blocked -= 1
         self.in_flight_records -= len(batch)
-
-    def take_finished(self) -> list[int]:
-        finished, self.finished = self.finished, []
-        return finished

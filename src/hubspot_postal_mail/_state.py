@@ -52,6 +52,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
+from ._exceptions import StateError, StateLocked
+
 FORMAT = "hubspot-postal-mail-state/1"
 APPLICATION_ID = 0x48504D53  # "HPMS" in the SQLite header: our files are recognisable
 FINGERPRINT = "blake2b-128 of sorted NUL-joined properties, JSON when a NUL is in them"
@@ -60,14 +62,6 @@ LOOKUP_CHUNK = 500  # ids per SELECT ... IN (...): see benchmarks/state_cost.py
 _JOINED = b"hpm-state-nul1"  # blake2b personalisation: the two encodings never collide
 _JSON = b"hpm-state-json1"
 _canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
-
-
-class StateError(ValueError):
-    """The state file cannot be used for this run: another run's, not a state, unreadable."""
-
-
-class StateLocked(StateError):
-    """Another run (or another State in this process) is using the state file."""
 
 
 class Confirmed(NamedTuple):

@@ -20,7 +20,6 @@ START = Progress(
     updated=0,
     failed=0,
     skipped=0,
-    resumed=0,
     in_flight=0,
     requests=0,
     retries=0,
@@ -82,10 +81,10 @@ def test_plain_lines_come_at_most_once_per_interval_and_once_at_the_end() -> Non
     ]
 
 
-def test_records_done_by_an_earlier_run_count_toward_the_total_not_the_rate() -> None:
-    line = progress.plain_line(replace(START, total=100, resumed=800, elapsed_s=1.0), 1000)
-    assert line.startswith("900 of about 1000 records (90%) (800 done before), 100 records/s")
-    assert "ETA 0:01" in line
+def test_unchanged_records_count_toward_the_total_and_say_so() -> None:
+    line = progress.plain_line(replace(START, total=900, unchanged=800, elapsed_s=1.0), 1000)
+    assert line.startswith("900 of about 1000 records (90%) (800 unchanged), 900 records/s")
+    assert "ETA 0:00" in line
 
 
 def test_count_records_counts_non_blank_lines_of_json_lines(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Exit status 3 (a daily limit, an auth failure, Ctrl+C) leaves a checkpoint that a rerun
+"""Exit status 3 (a daily limit, an auth failure, Ctrl+C) leaves a sync state that a rerun
 resumes from; so does SIGKILL. The interrupted runs are real ``postal-mail`` processes."""
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from hubspot_postal_mail._checkpoint import Checkpoint
+from hubspot_postal_mail import StateError
+from hubspot_postal_mail._state import State
 from hubspot_postal_mail.fake import FakeConfig, FakeHubSpot, RunningFake, serve_in_thread
 
 from .conftest import (
@@ -74,7 +75,7 @@ def assert_all_settled(
     assert failed == expected_failures(data)
     for line, found in entries.items():
         if line not in failed:
-            assert found[-1]["outcome"] in ("created", "updated", "skipped")
+            assert found[-1]["outcome"] in ("created", "updated", "unchanged")
     last = last_values(data)
     assert {k: body(fake, k) for k in last} == last
     assert len(fake.app.records()) == len(last)
@@ -95,16 +96,16 @@ def test_a_daily_limit_exits_3_and_the_next_day_a_rerun_resumes(tmp_path: Path) 
     day = Day()
     data = numbered(500, ids=450)
     source = write_jsonl(tmp_path / "mail.jsonl", data)
-    report, ckpt = tmp_path / "r.jsonl", tmp_path / "c.ckpt"
-    app = FakeHubSpot(FakeConfig(daily_limit=3), now=day)
+    report, ckpt = tmp_path / "r.jsonl", tmp_path / "c.state"
+    app = FakeHubSpot(FakeConfig(daily_limit=4), now=day)
     with serve_in_thread(app) as fake:
-        args = upsert_args(source, fake, "--report", str(report), "--checkpoint", str(ckpt))
+        args = upsert_args(source, fake, "--report", str(report), "--state", str(ckpt))
         first = invoke([*args, "--concurrency", "1", "--json"])
         assert first.exit_code == 3, first.all_output
         summary = json.loads(first.stdout)
         assert summary["stopped"].startswith("daily request limit reached")
-        assert summary["requests"] == 4  # three allowed, the fourth refused and not retried
-        assert f"the checkpoint {ckpt} is saved" in first.stderr
+        assert summary["requests"] == 5  # four allowed, the fifth refused and not retried
+        assert f"the state {ckpt} is saved" in first.stderr
         written = len(app.records())
         assert 0 < written < 450
 
@@ -112,7 +113,7 @@ def test_a_daily_limit_exits_3_and_the_next_day_a_rerun_resumes(tmp_path: Path) 
         second = invoke([*args, "--json"])
         assert second.exit_code == 1, second.all_output  # the bad lines failed
         resumed = json.loads(second.stdout)
-        assert resumed["resumed"] > 0
+        assert resumed["unchanged"] > 0  # what the first day wrote is not sent again
         assert resumed["stopped"] is None
         assert_all_settled(fake, data, report)
 
@@ -124,8 +125,8 @@ def test_an_auth_failure_exits_3_and_a_rerun_with_a_good_token_finishes(
     fake = hubspot_fake_factory(tokens={TOKEN: None}, expired_tokens=frozenset({"pat-old"}))
     data = numbered(300, ids=300)
     source = write_jsonl(tmp_path / "mail.jsonl", data)
-    report, ckpt = tmp_path / "r.jsonl", tmp_path / "c.ckpt"
-    args = upsert_args(source, fake, "--report", str(report), "--checkpoint", str(ckpt))
+    report, ckpt = tmp_path / "r.jsonl", tmp_path / "c.state"
+    args = upsert_args(source, fake, "--report", str(report), "--state", str(ckpt))
     bad = "pat-na1-not-this-one" if refusal == "wrong token" else "pat-old"
     refused = invoke(args, token=bad)
     assert refused.exit_code == 3
@@ -155,10 +156,23 @@ def upsert_process(args: list[str]) -> Iterator[subprocess.Popen[str]]:
         process.communicate(timeout=30)
 
 
-def wait_for_batches(ckpt: Path, process: subprocess.Popen[str], batches: int) -> None:
-    """Until the checkpoint holds ``batches`` finished batches (the run is under way)."""
+def confirmed(path: Path, base_url: str) -> int:
+    """Ids the state holds (read only: the run may hold its lock)."""
+    if not path.exists():
+        return 0
+    try:
+        with State(path, base_url=base_url, id_property="external_id", readonly=True) as state:
+            return state.summary().ids
+    except StateError:  # the run is creating it right now
+        return 0
+
+
+def wait_for_batches(
+    ckpt: Path, process: subprocess.Popen[str], batches: int, base_url: str
+) -> None:
+    """Until the state holds ``batches`` batches' worth of ids (the run is under way)."""
     deadline = time.monotonic() + 60
-    while not (ckpt.exists() and ckpt.read_text().count('"done"') >= batches):
+    while confirmed(ckpt, base_url) < 100 * batches:
         assert process.poll() is None, "the run ended before it could be interrupted"
         assert time.monotonic() < deadline, "the run did not get going"
         time.sleep(0.01)
@@ -172,10 +186,10 @@ def test_ctrl_c_exits_3_with_a_checkpoint_that_a_rerun_resumes(
     fake = hubspot_fake_factory(rate_limit=(4, 1.0), latency_seconds=0.4)
     data = numbered(800, ids=600)
     source = write_jsonl(tmp_path / "mail.jsonl", data)
-    report, ckpt = tmp_path / "r.jsonl", tmp_path / "c.ckpt"
-    args = upsert_args(source, fake, "--report", str(report), "--checkpoint", str(ckpt))
+    report, ckpt = tmp_path / "r.jsonl", tmp_path / "c.state"
+    args = upsert_args(source, fake, "--report", str(report), "--state", str(ckpt))
     with upsert_process([*args, "--rate-limit", "4/1", "--concurrency", "2", "--json"]) as run:
-        wait_for_batches(ckpt, run, 1)
+        wait_for_batches(ckpt, run, 1, fake.base_url)
         run.send_signal(signal.SIGINT)
         if presses == 2:
             time.sleep(0.1)
@@ -190,15 +204,14 @@ def test_ctrl_c_exits_3_with_a_checkpoint_that_a_rerun_resumes(
     else:
         assert "abandoned" in summary["stopped"]
     assert "Traceback" not in stderr
-    assert f"the checkpoint {ckpt} is saved" in stderr
+    assert f"the state {ckpt} is saved" in stderr
     assert 0 < summary["total"] < 800
 
     rerun = invoke([*args, "--json"])
     assert rerun.exit_code == 1, rerun.all_output
-    assert json.loads(rerun.stdout)["resumed"] == summary["total"] + summary["resumed"]
+    assert json.loads(rerun.stdout)["unchanged"] > 0
     entries = assert_all_settled(fake, data, report)
-    if presses == 1:  # a clean stop: no line was reported twice
-        assert all(len(found) == 1 for found in entries.values())
+    assert all(len(found) == 1 for found in entries.values())  # the rerun's report, whole
 
 
 def test_a_killed_run_resumes_and_every_record_ends_settled_once(
@@ -207,28 +220,22 @@ def test_a_killed_run_resumes_and_every_record_ends_settled_once(
     fake = hubspot_fake_factory(rate_limit=(4, 1.0))
     data = numbered(800, ids=600)
     source = write_jsonl(tmp_path / "mail.jsonl", data)
-    report, ckpt = tmp_path / "r.jsonl", tmp_path / "c.ckpt"
-    args = upsert_args(source, fake, "--report", str(report), "--checkpoint", str(ckpt))
+    report, ckpt = tmp_path / "r.jsonl", tmp_path / "c.state"
+    args = upsert_args(source, fake, "--report", str(report), "--state", str(ckpt))
     with upsert_process([*args, "--rate-limit", "4/1", "--concurrency", "3"]) as run:
-        wait_for_batches(ckpt, run, 3)
+        wait_for_batches(ckpt, run, 3, fake.base_url)
         run.send_signal(signal.SIGKILL)
         run.wait(10)
     assert run.returncode == -signal.SIGKILL
-    done = Checkpoint(ckpt, id_property="external_id")
-    done_at_kill = {n + 1 for n in range(len(data)) if done.is_done(n)}
-    done.close()
-    assert 0 < len(done_at_kill) < len(data)
+    at_kill = confirmed(ckpt, fake.base_url)
+    assert 0 < at_kill < 600
 
     rerun = invoke([*args, "--json"])
     assert rerun.exit_code == 1, rerun.all_output
-    assert json.loads(rerun.stdout)["resumed"] == len(done_at_kill)
+    summary = json.loads(rerun.stdout)
+    assert summary["unchanged"] > 0
     entries = assert_all_settled(fake, data, report)
-    # Once: a line the checkpoint had is never reported again; a line in flight at the kill
-    # (reported, not yet in the checkpoint) may have a second entry, and its last one counts.
-    twice = {line for line, found in entries.items() if len(found) > 1}
-    assert not twice & done_at_kill
-    assert all(len(found) <= 2 for found in entries.values())
-    assert len(twice) <= 3 * 100
+    assert all(len(found) == 1 for found in entries.values())
 
 
 def test_input_unreadable_after_records_were_sent_exits_3(
@@ -242,12 +249,12 @@ def test_input_unreadable_after_records_were_sent_exits_3(
     packed = gzip.compress(("\n".join(lines) + "\n").encode())
     source.write_bytes(packed[: len(packed) * 9 // 10])  # cut short: unreadable near its end
     ckpt = tmp_path / "c.ckpt"
-    args = upsert_args(source, hubspot_fake, "--checkpoint", str(ckpt))
+    args = upsert_args(source, hubspot_fake, "--state", str(ckpt))
 
     midway = invoke([*args, "--concurrency", "1"])  # sends as soon as 100 records are read
     assert midway.exit_code == 3, midway.all_output
     message = midway.stderr.strip().splitlines()[-1]  # after the last progress line
     assert message.startswith(f"Error: {source} after line ")
     assert "cannot read beyond line" in message
-    assert f"rerun with --checkpoint {ckpt} to resume" in message
+    assert f"rerun with --state {ckpt} to resume" in message
     assert len(hubspot_fake.app.records()) > 0

@@ -18,13 +18,13 @@ SUMMARY_KEYS = {
     "total",
     "created",
     "updated",
+    "unchanged",
     "failed",
     "skipped",
     "requests",
     "retries",
     "rate_limited",
     "elapsed_s",
-    "resumed",
     "unfinished",
     "stopped",
     "report",
@@ -245,7 +245,7 @@ def test_the_token_appears_in_no_output(hubspot_fake_factory: Factory, tmp_path:
     source = write_jsonl(tmp_path / "mail.jsonl", data)
     report, ckpt = tmp_path / "r.jsonl", tmp_path / "c.ckpt"
     runs = [
-        invoke(upsert_args(source, fake, "--report", str(report), "--checkpoint", str(ckpt))),
+        invoke(upsert_args(source, fake, "--report", str(report), "--state", str(ckpt))),
         invoke(upsert_args(source, fake, "--json"), token=TOKEN[:-1]),  # refused: 401
         invoke(upsert_args(source, fake), token=f"{TOKEN} x"),  # malformed: usage error
     ]
@@ -254,4 +254,4 @@ def test_the_token_appears_in_no_output(hubspot_fake_factory: Factory, tmp_path:
         assert TOKEN not in run.all_output
         assert TOKEN[:-1] not in run.all_output
     assert "<redacted>" in report.read_text()  # HubSpot's message quoted the value: redacted
-    assert TOKEN not in report.read_text() + ckpt.read_text()
+    assert TOKEN.encode() not in report.read_bytes() + ckpt.read_bytes()

@@ -99,17 +99,17 @@ def test_plain_http_to_a_remote_host_is_refused(tmp_path: Path) -> None:
     assert TOKEN not in run.all_output
 
 
-def test_a_checkpoint_from_another_run_is_refused(
-    hubspot_fake: RunningFake, tmp_path: Path
-) -> None:
-    ckpt = tmp_path / "c.ckpt"
+def test_a_state_from_another_run_is_refused(hubspot_fake: RunningFake, tmp_path: Path) -> None:
+    state = tmp_path / "c.state"
     source = _good(tmp_path)
-    first = invoke(upsert_args(source, hubspot_fake, "--checkpoint", str(ckpt)))
+    first = invoke(upsert_args(source, hubspot_fake, "--state", str(state)))
     assert first.exit_code == 0
     calls = len(hubspot_fake.app.calls())
     args = ["upsert", str(source), "--id-property=other", "--base-url", hubspot_fake.base_url]
-    run = invoke([*args, "--checkpoint", str(ckpt)])
-    assert run.exit_code == 2
-    assert "--checkpoint" in run.stderr
-    assert "another run" in run.stderr
+    for option in ("--state", "--checkpoint"):  # --checkpoint: the old name, still taken
+        run = invoke([*args, option, str(state)])
+        assert run.exit_code == 2
+        assert "--state" in run.stderr
+        assert "id property 'other'" in run.stderr
+        assert "Traceback" not in run.stderr
     assert len(hubspot_fake.app.calls()) == calls

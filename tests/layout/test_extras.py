@@ -7,7 +7,7 @@ import sys
 import textwrap
 
 # What the extras bring ([cli], [fake]): the core must not import any of them.
-EXTRAS = ("click", "rich", "starlette", "uvicorn", "jsonschema", "jsonschema_rs")
+EXTRAS = ("click", "rich", "starlette", "uvicorn", "jsonschema", "jsonschema_rs", "pyarrow")
 
 SCRIPT = textwrap.dedent(
     """

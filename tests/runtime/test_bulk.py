@@ -158,7 +158,7 @@ def test_results_of_another_shape_are_left_to_the_models(missing: str, tmp_path:
         report = upsert(
             records(5),
             report=results.append,
-            checkpoint=checkpoint,
+            state=checkpoint,
         )
     assert {r.outcome for r in results} == {Outcome.FAILED}
     assert {r.error.category for r in results if r.error} == {"UNPARSABLE_RESPONSE"}
@@ -167,9 +167,9 @@ def test_results_of_another_shape_are_left_to_the_models(missing: str, tmp_path:
         mock.post(UPSERT_URL).mock(side_effect=inner)
         rerun = upsert(
             records(5),
-            checkpoint=checkpoint,
+            state=checkpoint,
         )
-    assert (rerun.resumed, rerun.updated) == (0, 5)  # written the first time, too
+    assert (rerun.unchanged, rerun.updated) == (0, 5)  # written the first time, too
 
 
 def test_updates_are_reported_as_updates() -> None:
@@ -372,7 +372,7 @@ def test_a_daily_429_stops_the_run_and_leaves_the_rest_resumable(tmp_path: Path)
         report = upsert(
             data,
             concurrency=1,
-            checkpoint=checkpoint,
+            state=checkpoint,
         )
     assert report.stopped is not None
     assert "daily" in report.stopped
@@ -381,9 +381,9 @@ def test_a_daily_429_stops_the_run_and_leaves_the_rest_resumable(tmp_path: Path)
     assert report.unfinished > 0
     assert calls == 3  # stopped at once: no retry of a DAILY 429, no further batches
 
-    # Tomorrow: the same input and checkpoint finish the rest, nothing written twice.
-    report2, _ = run(hub, data, checkpoint=checkpoint)
-    assert report2.resumed == 200
+    # Tomorrow: the same input and state finish the rest, nothing written twice.
+    report2, _ = run(hub, data, state=checkpoint)
+    assert report2.unchanged == 200
     assert report2.created == 300
     assert set(hub.store) == {f"E{i}" for i in range(500)}
     assert report2.exit_status == 0
@@ -414,15 +414,15 @@ def test_exhausted_retries_fail_the_batch_and_a_rerun_sends_it_again(tmp_path: P
         report = upsert(
             records(10),
             retry_policy=policy,
-            checkpoint=checkpoint,
+            state=checkpoint,
             report=results_list.append,
         )
     assert report.failed == 10
     assert {r.error.category for r in results_list if r.error} == {"SERVER_ERROR"}
     assert report.retries == 2
-    report2, _ = run(hub, records(10), checkpoint=checkpoint)
+    report2, _ = run(hub, records(10), state=checkpoint)
     assert report2.created == 10
-    assert report2.resumed == 0
+    assert report2.unchanged == 0
 
 
 def test_transient_failures_and_drops_are_retried_to_success() -> None:
@@ -504,13 +504,11 @@ def test_a_later_record_settles_an_earlier_one_whose_retries_ran_out(tmp_path: P
         {"external_id": "X", "v": "new"},
     ]
     policy = RetryPolicy(max_attempts=2, initial_wait=0.001, max_wait=0.001)
-    _, results = run(
-        hub, data, checkpoint=checkpoint, concurrency=1, batch_size=1, retry_policy=policy
-    )
+    _, results = run(hub, data, state=checkpoint, concurrency=1, batch_size=1, retry_policy=policy)
     assert by_line(results)[1].outcome is Outcome.FAILED
     assert hub.store["X"]["v"] == "new"
-    # A rerun must not send the old value again over the new one.
-    report2, _ = run(hub, data, checkpoint=checkpoint, concurrency=1, batch_size=1)
-    assert report2.resumed == 3
-    assert report2.requests == 0
+    # A rerun may send the old value again, but never after the new one: the last line wins.
+    report2, _ = run(hub, data, state=checkpoint, concurrency=1, batch_size=1)
+    assert report2.unchanged == 1  # Y
+    assert report2.requests == 2  # X old, then X new: the state holds only the last
     assert hub.store["X"]["v"] == "new"

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,12 @@ from hubspot_postal_mail import (
     upsert_all,
 )
 from hubspot_postal_mail._answers import MESSAGE_KEPT, request_error
-from hubspot_postal_mail._checkpoint import Checkpoint
 from hubspot_postal_mail._concurrency import Concurrency
 from hubspot_postal_mail._config import RedactingFilter, Secret
 from hubspot_postal_mail._pacing import RequestBudget
 from hubspot_postal_mail._rate_limits import RateLimitInfo
 from hubspot_postal_mail._retry_policy import Kind
+from hubspot_postal_mail._state import State
 from hubspot_postal_mail._transport import AnswerTooLarge, AsyncResilientTransport
 from hubspot_postal_mail.fake._server import RunningFake
 
@@ -399,10 +399,10 @@ class FullDisk(io.StringIO):
         return super().write(text)
 
 
-def test_positions_are_marked_finished_only_once_their_report_lines_are_written(
+def test_records_are_confirmed_in_the_state_only_once_their_report_lines_are_written(
     tmp_path: Path,
 ) -> None:
-    ckpt = tmp_path / "run.ckpt"
+    path = tmp_path / "run.state"
     report_stream = FullDisk(room=150)
     hub = MiniHub()
     with respx.mock() as mock:
@@ -415,14 +415,14 @@ def test_positions_are_marked_finished_only_once_their_report_lines_are_written(
                 base_url=BASE_URL,
                 retry_policy=FAST,
                 concurrency=1,
-                checkpoint=ckpt,
+                state=path,
                 report=report_stream,
             )
     lines = report_stream.getvalue().count("\n")
-    with closing(Checkpoint(ckpt, id_property="external_id")) as done:
-        marked = sum(done.is_done(i) for i in range(400))
-    assert marked <= lines  # never a finished position without its report line
-    assert marked == 100  # the first batch: the second filled the disk mid-way
+    with State(path, base_url=BASE_URL, id_property="external_id") as state:
+        confirmed = state.summary().ids
+    assert confirmed <= lines  # never a confirmed record without its report line
+    assert confirmed == 100  # the first batch: the second filled the disk mid-way
 
 
 def test_report_unchanged_summary_has_every_counter() -> None:

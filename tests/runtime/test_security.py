@@ -101,7 +101,7 @@ def test_nothing_a_run_leaves_behind_shows_the_token(
             token=TOKEN,
             base_url=BASE_URL,
             report=report_path,
-            checkpoint=tmp_path / "c.ckpt",
+            state=tmp_path / "c.state",
             retry_policy=RetryPolicy(max_attempts=3, initial_wait=0, max_wait=0),
             rate_limit="1000/1",
             concurrency=1,
@@ -115,7 +115,7 @@ def test_nothing_a_run_leaves_behind_shows_the_token(
         "stdout": out.out,
         "stderr": out.err,
         "report file": report_path.read_text(),
-        "checkpoint": (tmp_path / "c.ckpt").read_text(),
+        "state": (tmp_path / "c.state").read_bytes().decode("latin-1"),
         "report repr": repr(report) + str(report.failures) + str(report.stopped),
     }
     assert report.stopped is not None  # the 401 stopped the run, and its message was kept

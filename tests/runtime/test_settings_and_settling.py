@@ -3,7 +3,6 @@ an unsettled record stays unfinished unless a later record with its id is writte
 
 from __future__ import annotations
 
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from hubspot_postal_mail import (
     upsert_all,
 )
 from hubspot_postal_mail import _bulk as bulk
-from hubspot_postal_mail._checkpoint import Checkpoint
 
 from ._hub import MiniHub, server_error
 from .conftest import BASE_URL, TOKEN, UPSERT_URL
@@ -114,54 +112,42 @@ def test_a_failed_line_stays_unfinished_when_a_later_line_for_its_id_is_refused(
     tmp_path: Path,
 ) -> None:
     """Line 1 (with an owner) runs out of retries; line 2 for the same id is refused. Only a
-    later *written* line supersedes line 1, so line 1 stays for the rerun and O1 is written."""
+    later *written* line supersedes line 1, so the rerun sends line 1 again and O1 is written."""
     line1 = {"external_id": "X", "hs_postal_mail_body": "a", "hubspot_owner_id": "O1"}
     line2 = {"external_id": "X", "hs_postal_mail_body": "BAD"}  # the hub refuses it
     hub = MiniHub(faults=[server_error(503), server_error(503)])
-    ckpt = tmp_path / "run.ckpt"
+    state = tmp_path / "run.state"
+    options: dict[str, Any] = {
+        "id_property": "external_id",
+        "token": TOKEN,
+        "base_url": BASE_URL,
+        "retry_policy": FAST,
+        "state": state,
+    }
     results: list[RecordResult] = []
-    report = _run(
-        hub,
-        [line1, line2],
-        id_property="external_id",
-        token=TOKEN,
-        base_url=BASE_URL,
-        retry_policy=FAST,
-        checkpoint=ckpt,
-        report=results.append,
-    )
+    report = _run(hub, [line1, line2], report=results.append, **options)
     assert [r.outcome for r in sorted(results, key=lambda r: r.line)] == [Outcome.FAILED] * 2
     assert report.exit_status == 1
-    with closing(Checkpoint(ckpt, id_property="external_id")) as done:
-        assert (done.is_done(0), done.is_done(1)) == (False, True)
-    rerun = _run(
-        hub,
-        [line1, line2],
-        id_property="external_id",
-        token=TOKEN,
-        base_url=BASE_URL,
-        retry_policy=FAST,
-        checkpoint=ckpt,
-    )
-    assert (rerun.created, rerun.resumed) == (1, 1)
+    rerun = _run(hub, [line1, line2], **options)
+    assert (rerun.created, rerun.failed) == (1, 1)
     assert hub.store["X"]["hubspot_owner_id"] == "O1"
+    assert rerun.exit_status == 1  # line 2 is still refused: failures remain
 
 
 def test_a_later_written_line_supersedes_an_earlier_unsettled_one(tmp_path: Path) -> None:
     hub = MiniHub(faults=[server_error(503), server_error(503)])
-    ckpt = tmp_path / "run.ckpt"
-    _run(
-        hub,
-        [{"external_id": "X", "v": "1"}, {"external_id": "X", "v": "2"}],
-        id_property="external_id",
-        token=TOKEN,
-        base_url=BASE_URL,
-        retry_policy=FAST,
-        checkpoint=ckpt,
-    )
-    with closing(Checkpoint(ckpt, id_property="external_id")) as done:
-        assert (done.is_done(0), done.is_done(1)) == (True, True)
+    options: dict[str, Any] = {
+        "id_property": "external_id",
+        "token": TOKEN,
+        "base_url": BASE_URL,
+        "retry_policy": FAST,
+        "state": tmp_path / "run.state",
+    }
+    lines = [{"external_id": "X", "v": "1"}, {"external_id": "X", "v": "2"}]
+    _run(hub, lines, **options)
     assert hub.store["X"] == {"external_id": "X", "v": "2"}
+    rerun = _run(hub, [lines[1]], **options)  # HubSpot holds line 2: nothing to send
+    assert (rerun.unchanged, rerun.requests) == (1, 0)
 
 
 def test_a_request_that_never_got_an_answer_is_a_transport_error_not_a_verdict() -> None:

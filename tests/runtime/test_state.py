@@ -18,12 +18,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hubspot_postal_mail import StateError, StateLocked
 from hubspot_postal_mail._state import (
     LOOKUP_CHUNK,
     Confirmed,
     State,
-    StateError,
-    StateLocked,
     fingerprint,
 )
 
