@@ -65,6 +65,11 @@ def to_ranges(values: Iterable[int]) -> list[list[int]]:
     return out
 
 
+def temporary_path(path: Path) -> Path:
+    """The file a checkpoint is rewritten through before it replaces ``path``."""
+    return path.with_name(path.name + ".tmp")
+
+
 class Checkpoint:
     """Open (or create) a checkpoint file for a run keyed by ``id_property``."""
 
@@ -111,7 +116,7 @@ class Checkpoint:
 
     def _rewrite(self) -> None:
         """Atomically replace the file with the header and one line of merged ranges."""
-        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp = temporary_path(self.path)
         with tmp.open("w", encoding="utf-8") as f:
             f.write(json.dumps(self._header()) + "\n")
             if len(self.done):

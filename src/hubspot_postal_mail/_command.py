@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ._bulk import aupsert_all
+from ._checkpoint import temporary_path
 from ._config import RedactingFilter, Secret, resolve_base_url
 from ._config import resolve_token as _resolve_token
 from ._constants import REQUIRED_SCOPE, TOKEN_ENV, ExitStatus
@@ -121,13 +122,38 @@ def _input_message(name: str, exc: Exception, after_line: int | None) -> str:
     return f"{name}{where}: {reason}"
 
 
-def _check_report_path(path: Path | None) -> None:
+def _check_output_path(option: str, path: Path | None) -> None:
+    """A file this run writes: not a folder, in a folder that exists (said before any write)."""
     if path is None:
         return
     if path.is_dir():
-        raise CommandError(f"--report {path}: is a directory")
+        raise CommandError(f"{option} {path}: is a directory")
     if not path.parent.is_dir():
-        raise CommandError(f"--report {path}: the folder {path.parent} does not exist")
+        raise CommandError(f"{option} {path}: the folder {path.parent} does not exist")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """The same file by inode when both exist (hard links, symlinks), else by resolved path."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def refuse_same_files(files: list[tuple[str, Path | None]]) -> None:
+    """Refuse two of the run's files being one: writing the report over the input destroys it.
+
+    ``files`` pairs an option's name with its path (None when not given); a new file option is
+    one more pair. Called before anything is opened for writing.
+    """
+    given = [(name, path) for name, path in files if path is not None]
+    for n, (name, path) in enumerate(given):
+        for other_name, other in given[n + 1 :]:
+            if _same_file(path, other):
+                raise CommandError(
+                    f"{other_name} {other} is the same file as {name} {path}: "
+                    "it would be overwritten; give each its own file"
+                )
 
 
 class Upsert:
@@ -143,6 +169,20 @@ class Upsert:
 
     # -- the run -------------------------------------------------------------------------------
 
+    def files(self) -> list[tuple[str, Path | None]]:
+        """The files a run reads or writes, by option, for :func:`refuse_same_files`."""
+        opts, checkpoint = self.options, self.options.settings.checkpoint
+        return [
+            ("INPUT", None if opts.input == "-" else Path(opts.input)),
+            ("--report", opts.report),
+            ("--checkpoint", checkpoint),
+            # The checkpoint is replaced through this file: it must not be another of them.
+            (
+                "--checkpoint's temporary file",
+                None if checkpoint is None else temporary_path(checkpoint),
+            ),
+        ]
+
     def execute(self) -> RunResult:
         opts = self.options
         settings = opts.settings
@@ -152,9 +192,9 @@ class Upsert:
         except ConfigError as exc:
             raise CommandError(f"base URL: {exc}") from None
         settings = dataclasses.replace(settings, token=token, base_url=base_url)
-        _check_report_path(opts.report)
-        if settings.checkpoint is not None and settings.checkpoint.is_dir():
-            raise CommandError(f"--checkpoint {settings.checkpoint}: is a directory")
+        _check_output_path("--report", opts.report)
+        _check_output_path("--checkpoint", settings.checkpoint)
+        refuse_same_files(self.files())
         records, tracker = open_input(opts)
         total = None
         if opts.input != "-":

@@ -1,0 +1,91 @@
+"""Issue 15 item 2: the input, the report and the checkpoint must be three different files, or
+the run writes over its own input; refused before anything is opened for writing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hubspot_postal_mail.fake._server import RunningFake
+
+from .conftest import invoke, upsert_args, write_jsonl
+
+ROWS = [{"external_id": f"A-{n}", "hs_postal_mail_body": "hello"} for n in range(5)]
+
+# Each case: from the input's path, the extra options that name it (or a file that is it).
+Aliases = Callable[[Path], list[str]]
+
+
+def _symlink(source: Path) -> Path:
+    link = source.with_name("link.jsonl")
+    link.symlink_to(source)
+    return link
+
+
+def _hard_link(source: Path) -> Path:
+    link = source.with_name("hard.jsonl")
+    os.link(source, link)
+    return link
+
+
+def _dotted(source: Path) -> Path:
+    return source.parent / "." / ".." / source.parent.name / source.name
+
+
+CASES: dict[str, tuple[Aliases, str]] = {
+    "report is the input": (lambda src: ["--report", str(src)], "--report"),
+    "checkpoint is the input": (lambda src: ["--checkpoint", str(src)], "--checkpoint"),
+    "report by another spelling": (lambda src: ["--report", str(_dotted(src))], "--report"),
+    "report through a symlink": (lambda src: ["--report", str(_symlink(src))], "--report"),
+    "report through a hard link": (lambda src: ["--report", str(_hard_link(src))], "--report"),
+    "report is the checkpoint's temporary file": (
+        lambda src: [
+            "--checkpoint",
+            str(src.with_name("c")),
+            "--report",
+            str(src.with_name("c.tmp")),
+        ],
+        "temporary file",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_report_or_checkpoint_that_is_the_input_is_refused_and_the_input_kept(
+    hubspot_fake: RunningFake, tmp_path: Path, case: str
+) -> None:
+    make_options, option = CASES[case]
+    source = write_jsonl(tmp_path / "mail.jsonl", ROWS)
+    before = source.read_bytes()
+    run = invoke(upsert_args(source, hubspot_fake, *make_options(source)))
+    assert run.exit_code == 2, run.all_output
+    assert run.stderr.startswith("Error: ")
+    assert run.stderr.strip().count("\n") == 0
+    assert "is the same file as" in run.stderr
+    assert option in run.stderr
+    assert source.read_bytes() == before
+    assert {p.name for p in tmp_path.iterdir()} <= {"hard.jsonl", "link.jsonl", "mail.jsonl"}
+    assert hubspot_fake.app.calls() == []
+
+
+def test_the_report_and_the_checkpoint_must_differ(
+    hubspot_fake: RunningFake, tmp_path: Path
+) -> None:
+    source = write_jsonl(tmp_path / "mail.jsonl", ROWS)
+    out = tmp_path / "out.jsonl"
+    run = invoke(upsert_args(source, hubspot_fake, "--report", str(out), "--checkpoint", str(out)))
+    assert run.exit_code == 2, run.all_output
+    assert "--checkpoint" in run.stderr
+    assert "--report" in run.stderr
+    assert not out.exists()
+    assert hubspot_fake.app.calls() == []
+
+
+def test_distinct_files_still_run(hubspot_fake: RunningFake, tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "mail.jsonl", ROWS)
+    extra = ["--report", str(tmp_path / "r.jsonl"), "--checkpoint", str(tmp_path / "c.ckpt")]
+    run = invoke(upsert_args(source, hubspot_fake, *extra))
+    assert run.exit_code == 0, run.all_output
