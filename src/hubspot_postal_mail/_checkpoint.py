@@ -89,8 +89,13 @@ class Checkpoint:
     def _load(self) -> int:
         """Read what an earlier run left; a torn last line (a kill mid-write) is ignored."""
         if not self.path.exists():
+            if not self.path.parent.is_dir():
+                raise CheckpointError(f"{self.path}: the folder {self.path.parent} does not exist")
             return 0
-        raw = self.path.read_text(encoding="utf-8")
+        try:
+            raw = self.path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise CheckpointError(f"{self.path} is not a checkpoint (not UTF-8 text)") from None
         lines = raw.split("\n")
         for number, text in enumerate(lines):
             if not text.strip():
@@ -102,17 +107,37 @@ class Checkpoint:
                     break
                 raise CheckpointError(f"{self.path}: line {number + 1} is not JSON") from None
             if number == 0:
-                if entry != self._header():
-                    raise CheckpointError(
-                        f"{self.path} was written for another run ({entry!r}); "
-                        "use a new checkpoint file"
-                    )
+                self._check_header(entry)
                 continue
-            for start, end in entry.get("done", []):
-                self.done.add_range(int(start), int(end))
+            self._add(entry, number + 1)
         if not raw.endswith("\n"):
             return len(lines) + COMPACT_AFTER_LINES  # force a clean rewrite after a torn line
         return len(lines)
+
+    def _check_header(self, entry: Any) -> None:
+        if entry == self._header():
+            return
+        if not isinstance(entry, dict) or entry.get("format") != FORMAT:
+            raise CheckpointError(
+                f"{self.path} is not a postal-mail checkpoint (its first line is not the "
+                "header one writes); give a new file"
+            )
+        raise CheckpointError(
+            f"{self.path} was written for another run (id_property "
+            f"{str(entry.get('id_property'))[:100]!r}, not {self.id_property!r}); "
+            "use a new checkpoint file"
+        )
+
+    def _add(self, entry: Any, line: int) -> None:
+        """One ``{"done": [[start, end], ...]}`` line; anything else is not ours."""
+        spans = entry.get("done") if isinstance(entry, dict) else None
+        if not isinstance(spans, list) or not all(_is_span(span) for span in spans):
+            raise CheckpointError(
+                f"{self.path}: line {line} is not a checkpoint entry "
+                '(expected {"done": [[start, end], ...]}); use a new checkpoint file'
+            )
+        for start, end in spans:
+            self.done.add_range(start, end)
 
     def _rewrite(self) -> None:
         """Atomically replace the file with the header and one line of merged ranges."""
@@ -144,6 +169,14 @@ class Checkpoint:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _is_span(span: Any) -> bool:
+    return (
+        isinstance(span, list)
+        and len(span) == 2
+        and all(type(bound) is int and bound >= 0 for bound in span)
+    )
 
 
 def _fsync_dir(directory: Path) -> None:

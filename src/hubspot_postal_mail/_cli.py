@@ -3,6 +3,7 @@ lives in the package's modules (``command.py`` for ``upsert``, ``demo.py``, ``fa
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -409,9 +410,25 @@ def fake_server(
         )
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
-    serve_forever(
-        FakeHubSpot(config), host=host, port=port, log_level=log_level, announce=_announce
-    )
+    listening: list[RunningFake] = []
+
+    def announce(running: RunningFake) -> None:
+        listening.append(running)
+        _announce(running)
+
+    try:
+        serve_forever(
+            FakeHubSpot(config), host=host, port=port, log_level=log_level, announce=announce
+        )
+    except OSError as exc:
+        if listening:
+            raise
+        # Binding failed: the port is taken, or not ours to use.
+        hint = " (another server is there: choose another --port, or 0 for a free one)"
+        raise _UnusableInput(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            + (hint if exc.errno == errno.EADDRINUSE else "")
+        ) from None
 
 
 def _announce(running: RunningFake) -> None:

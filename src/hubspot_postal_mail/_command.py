@@ -219,7 +219,10 @@ class Upsert:
             report = self._abandoned()
             abandoned = True
         except CheckpointError as exc:
-            raise CommandError(f"--checkpoint {settings.checkpoint}: {exc}") from None
+            message = str(exc)
+            if not message.startswith(str(settings.checkpoint)):
+                message = f"{settings.checkpoint}: {message}"
+            raise CommandError(f"--checkpoint {message}") from None
         except (InputError, UnicodeDecodeError) as exc:
             message = _input_message(opts.source_name, exc, tracker.last_line)
             raise self._stopped_by(message) from None
@@ -231,6 +234,13 @@ class Upsert:
             self._view.close(finished=finished)
         if report.stop_reason is StopReason.INTERRUPTED and self.interrupted and not abandoned:
             report.stopped = f"interrupted ({self.interrupted}); requests in flight were finished"
+        if report.stop_reason is StopReason.UNAUTHORISED and "MISSING_SCOPES" in (
+            report.stopped or ""
+        ):
+            report.stopped = (
+                f"{report.stopped}; give the private app the {REQUIRED_SCOPE} scope "
+                "(its Scopes tab), then rerun"
+            )
         status = report.exit_status
         summary = self._summary(report, extra)
         self._say(report, summary)

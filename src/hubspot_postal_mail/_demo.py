@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from ._command import CommandError, Upsert, UpsertOptions, print_summary
+from ._command import CommandError, Upsert, UpsertOptions, open_input, print_summary
 from ._config import Secret
 from ._constants import ExitStatus
 from ._rate_limits import RateLimit
@@ -55,8 +55,17 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def check_input(source: Path) -> None:
+    """Read the input's first record now, so a wrong file fails before a fake is started."""
+    options = UpsertOptions(
+        input=_shown(source), settings=UpsertSettings(id_property=DEFAULT_UNIQUE_PROPERTY)
+    )
+    open_input(options)  # dropped at once: the reader's generator closes the file
+
+
 def run_demo(source: Path, output_dir: Path | None, *, out: Console, err: Console) -> int:
     """Both runs against a fresh fake; the exit status is 0 unless a run was stopped."""
+    check_input(source)
     folder = output_dir or Path(tempfile.mkdtemp(prefix="postal-mail-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     config = FakeConfig(rate_limit=FAKE_RATE, daily_limit=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -80,6 +81,39 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path: Path) -> None:
     path.write_text("not json\nnot json\n")
     with pytest.raises(CheckpointError):
         Checkpoint(path, id_property="a")
+
+
+HEADER = '{"format": "hubspot-postal-mail-checkpoint/1", "id_property": "k"}\n'
+
+
+@pytest.mark.parametrize(
+    ("content", "complaint"),
+    [
+        (b'["x"]\n', "is not a postal-mail checkpoint"),
+        (b'{"format": "other"}\n', "is not a postal-mail checkpoint"),
+        (HEADER.encode() + b'{"done": 5}\n', "line 2 is not a checkpoint entry"),
+        (HEADER.encode() + b"[[0, 1]]\n", "line 2 is not a checkpoint entry"),
+        (HEADER.encode() + b'{"done": [[0, 1, 2]]}\n', "line 2 is not a checkpoint entry"),
+        (HEADER.encode() + b'{"done": [["0", 1]]}\n', "line 2 is not a checkpoint entry"),
+        (HEADER.encode() + b'{"done": [[-3, 1]]}\n', "line 2 is not a checkpoint entry"),
+        (HEADER.encode() + b'{"done": [[true, 1]]}\n', "line 2 is not a checkpoint entry"),
+        (b"\xff\xfe\n", "is not a checkpoint (not UTF-8 text)"),
+    ],
+)
+def test_a_file_that_is_not_a_checkpoint_is_refused_with_a_checkpoint_error(
+    tmp_path: Path, content: bytes, complaint: str
+) -> None:
+    path = tmp_path / "c.ckpt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=re.escape(complaint)):
+        Checkpoint(path, id_property="k")
+    assert path.read_bytes() == content  # left as it was
+
+
+def test_a_checkpoint_in_a_missing_folder_names_the_folder(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match=r"the folder .*/absent does not exist") as raised:
+        Checkpoint(tmp_path / "absent" / "c.ckpt", id_property="k")
+    assert ".tmp" not in str(raised.value)
 
 
 CHILD = """
