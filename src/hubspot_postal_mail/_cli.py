@@ -19,6 +19,7 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
 from hubspot_postal_mail._constants import DEFAULT_CONCURRENCY, DEFAULT_RATE_LIMIT_TEXT, ExitStatus
 from hubspot_postal_mail._exceptions import ConfigError
 from hubspot_postal_mail._rate_limits import RateLimit
+from hubspot_postal_mail._text import visible
 from hubspot_postal_mail.fake._config import (
     DEFAULT_UNIQUE_PROPERTY,
     FakeConfig,
@@ -73,6 +74,8 @@ class _StoppedMidway(click.ClickException):
 
 
 def _failed(message: str, exit_status: int) -> click.ClickException:
+    """The error line; file names and input in ``message`` may carry control characters."""
+    message = visible(message)
     if exit_status == ExitStatus.STOPPED:
         return _StoppedMidway(message)
     return _UnusableInput(message)

@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from ._bulk import aupsert_all
 from ._checkpoint import temporary_path
 from ._config import RedactingFilter, Secret, resolve_base_url
 from ._config import resolve_token as _resolve_token
-from ._constants import REQUIRED_SCOPE, TOKEN_ENV, ExitStatus
+from ._constants import DEFAULT_BASE_URL, REQUIRED_SCOPE, TOKEN_ENV, ExitStatus
 from ._dry_run import plan
 from ._exceptions import CheckpointError, ConfigError, InputError, PostalMailError
 from ._progress import ProgressView, count_records, progress_view
@@ -38,6 +39,7 @@ from ._readers import read_records
 from ._records import SourceLine
 from ._report import Outcome, Progress, RecordResult, StopReason, UpsertReport
 from ._settings import UpsertSettings
+from ._text import plural, visible
 
 FAILURES_SHOWN = 10  # failed records listed on stderr; the report has them all
 
@@ -99,11 +101,13 @@ def open_input(options: UpsertOptions) -> tuple[Iterator[SourceLine], _LineTrack
 
 
 class _LineTracker:
-    """Passes records through and remembers the last line read, for mid-file errors."""
+    """Passes records through and remembers the last line read, for mid-file errors, and how
+    many were read, for the summary of a run cut short."""
 
     def __init__(self, records: Iterator[SourceLine]) -> None:
         self._records = records
         self.last_line = 0
+        self.count = 0
 
     def __iter__(self) -> Iterator[SourceLine]:
         return self
@@ -111,6 +115,7 @@ class _LineTracker:
     def __next__(self) -> SourceLine:
         record = next(self._records)
         self.last_line = record.line
+        self.count += 1
         return record
 
 
@@ -166,6 +171,8 @@ class Upsert:
         self.interrupted: str | None = None
         self._view: ProgressView | None = None
         self._redact: Callable[[str], str] = str
+        self._read = 0  # records read when a second Ctrl+C cut the run short
+        self._started = time.monotonic()
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -196,6 +203,7 @@ class Upsert:
         _check_output_path("--checkpoint", settings.checkpoint)
         refuse_same_files(self.files())
         records, tracker = open_input(opts)
+        self._started = time.monotonic()
         total = None
         if opts.input != "-":
             total = count_records(Path(opts.input), csv=opts.input.lower().endswith(".csv"))
@@ -216,6 +224,7 @@ class Upsert:
                 report = asyncio.run(self._send(records, settings))
             finished = report.stopped is None
         except (asyncio.CancelledError, KeyboardInterrupt):
+            self._read = tracker.count
             report = self._abandoned()
             abandoned = True
         except CheckpointError as exc:
@@ -282,7 +291,12 @@ class Upsert:
             self._view.update(progress)
 
     def _abandoned(self) -> UpsertReport:
-        """The counts so far, when a second Ctrl+C cut the requests in flight short."""
+        """The counts so far, when a second Ctrl+C cut the requests in flight short.
+
+        The run's own report is lost with its task: the counts come from the last progress
+        snapshot, the records read from the input (the snapshot may predate the last ones),
+        the time from when this run started.
+        """
         p = self.last
         report = UpsertReport(**p.counts()) if p is not None else UpsertReport()
         report.stop(
@@ -290,9 +304,10 @@ class Upsert:
             f"interrupted ({self.interrupted or 'SIGINT'}); "
             "requests in flight were abandoned and will be sent again",
         )
-        if p is not None:
-            report.unfinished = max(0, p.read - p.done - p.resumed)
-        return report.finish()
+        read = max(self._read, p.read if p is not None else 0)
+        report.unfinished = max(0, read - report.total - report.resumed)
+        report.elapsed_s = time.monotonic() - self._started
+        return report
 
     def _stopped_by(self, message: str) -> CommandError:
         """Input or file trouble mid-run: 2 if nothing was sent yet, else 3 (resumable)."""
@@ -304,8 +319,10 @@ class Upsert:
             if self.options.settings.checkpoint
             else ""
         )
+        were = "was" if sent == 1 else "were"
         return CommandError(
-            f"{message} ({sent} records were written before it{where})", ExitStatus.STOPPED
+            f"{message} ({plural(sent, 'record')} {were} written before it{where})",
+            ExitStatus.STOPPED,
         )
 
     # -- saying what happened ------------------------------------------------------------------
@@ -318,6 +335,7 @@ class Upsert:
             "records_per_s": round(rate, 1),
             "input": opts.source_name,
             "id_property": settings.id_property,
+            "base_url": settings.base_url,
             "report": str(opts.report) if opts.report else None,
             "checkpoint": str(settings.checkpoint) if settings.checkpoint else None,
             "dry_run": settings.dry_run,
@@ -328,12 +346,13 @@ class Upsert:
         self._say_failures(report)
         if report.stopped is not None:
             self.err.print(
-                Text(f"stopped early: {report.stopped}", style="bold red"), soft_wrap=True
+                Text(f"stopped early: {visible(report.stopped)}", style="bold red"),
+                soft_wrap=True,
             )
             if self.options.settings.checkpoint is not None:
                 hint = (
-                    f"the checkpoint {self.options.settings.checkpoint} is saved: run the same "
-                    "command again to resume where this run stopped"
+                    f"the checkpoint {visible(str(self.options.settings.checkpoint))} is saved: "
+                    "run the same command again to resume where this run stopped"
                 )
             else:
                 hint = (
@@ -351,19 +370,26 @@ class Upsert:
             line = self._redact(failure_line(name, result))
             self.err.print(line, soft_wrap=True, markup=False)
         more = report.failed - min(len(failures), FAILURES_SHOWN)
-        where = f"the report {self.options.report}" if self.options.report else "--report FILE"
+        report_file = self.options.report
+        where = f"the report {visible(str(report_file))}" if report_file else "--report FILE"
         if more > 0:
-            self.err.print(f"... and {more} more failed records: see {where}", markup=False)
+            self.err.print(
+                f"... and {more} more failed {'record' if more == 1 else 'records'}: see {where}",
+                markup=False,
+            )
 
 
 def failure_line(source: str, result: RecordResult) -> str:
-    """``file:line: record ID: failed: CATEGORY: message`` on one line."""
-    record = f"record {result.id}" if result.id is not None else "record without an id"
+    """``file:line: record ID: failed: CATEGORY: message`` on one line, control characters from
+    the id, the file name or HubSpot's message shown as escapes."""
+    source = visible(source)
+    record = f"record {visible(result.id)}" if result.id is not None else "record without an id"
     if result.error is None:
         return f"{source}:{result.line}: {record}: {result.outcome}"
     status = f" (HTTP {result.error.status})" if result.error.status else ""
-    message = " ".join(result.error.message.split())
-    return f"{source}:{result.line}: {record}: failed: {result.error.category}{status}: {message}"
+    message = visible(" ".join(result.error.message.split()))
+    category = visible(str(result.error.category))
+    return f"{source}:{result.line}: {record}: failed: {category}{status}: {message}"
 
 
 _OUTCOME_STYLE = {Outcome.CREATED: "green", Outcome.UPDATED: "cyan", Outcome.FAILED: "red"}
@@ -376,15 +402,18 @@ def summary_text(summary: dict[str, Any]) -> Text:
     if summary["dry_run"]:
         text.append("Dry run: nothing was sent.\n", style="bold")
         text.append(
-            f"  {summary['total']} records checked: {summary['would_send']} would be sent "
-            f"in at least {summary['batches']} requests, "
+            f"  {plural(summary['total'], 'record')} checked: {summary['would_send']} would be "
+            f"sent in at least {plural(summary['batches'], 'request')}, "
         )
         text.append(f"{summary['failed']} invalid", style="red" if summary["failed"] else "")
         text.append(" (HubSpot may still refuse values only it checks)\n")
     else:
+        base_url = summary.get("base_url")
+        to = f", to {visible(base_url)}" if base_url and base_url != DEFAULT_BASE_URL else ""
         text.append(
-            f"{summary['total']} records from {summary['input']} in {seconds:.1f} s "
-            f"({summary['records_per_s']:.0f} records/s), by {summary['id_property']}\n",
+            f"{plural(summary['total'], 'record')} from {visible(summary['input'])} "
+            f"in {seconds:.1f} s ({summary['records_per_s']:.0f} records/s), "
+            f"by {visible(summary['id_property'])}{to}\n",
             style="bold",
         )
         text.append("  ")
@@ -397,14 +426,16 @@ def summary_text(summary: dict[str, Any]) -> Text:
             text.append(f"{outcome} {count}", style=style)
         text.append("\n")
         text.append(
-            f"  {summary['requests']} requests, {summary['retries']} retries, "
+            f"  {plural(summary['requests'], 'request')}, {plural(summary['retries'], 'retry')}, "
             f"{summary['rate_limited']} rate-limited (429)\n"
         )
-    if summary["resumed"]:
-        text.append(f"  {summary['resumed']} records were finished by an earlier run\n")
-    if summary["unfinished"]:
-        text.append(f"  {summary['unfinished']} records read but not finished\n", style="yellow")
-    text.append(f"  report: {summary['report'] or '(none: add --report FILE)'}")
+    if resumed := summary["resumed"]:
+        was = "was" if resumed == 1 else "were"
+        text.append(f"  {plural(resumed, 'record')} {was} finished by an earlier run\n")
+    if unfinished := summary["unfinished"]:
+        text.append(f"  {plural(unfinished, 'record')} read but not finished\n", style="yellow")
+    report = summary["report"]
+    text.append(f"  report: {visible(report) if report else '(none: add --report FILE)'}")
     return text
 
 

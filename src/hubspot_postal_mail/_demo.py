@@ -21,6 +21,7 @@ from ._config import Secret
 from ._constants import ExitStatus
 from ._rate_limits import RateLimit
 from ._settings import UpsertSettings
+from ._text import visible
 from .fake._app import FakeHubSpot
 from .fake._config import DEFAULT_UNIQUE_PROPERTY, FakeConfig
 from .fake._server import serve_in_thread
@@ -102,14 +103,15 @@ def run_demo(source: Path, output_dir: Path | None, *, out: Console, err: Consol
         out.print(_sample(fake.app, [*first, *repeated[:1]]), soft_wrap=True)
         if repeated:
             out.print(
-                f"{repeated[0]} appears more than once in the input: "
+                f"{visible(repeated[0])} appears more than once in the input: "
                 "the value of its last line is the one HubSpot keeps.",
                 soft_wrap=True,
                 markup=False,
             )
     out.print()
     out.print(
-        f"Reports: {folder}/run1.report.jsonl and run2.report.jsonl (one JSON line per record).",
+        f"Reports: {visible(str(folder))}/run1.report.jsonl and run2.report.jsonl "
+        "(one JSON line per record).",
         soft_wrap=True,
         markup=False,
     )
@@ -140,7 +142,9 @@ def _sample(app: FakeHubSpot, keys: list[str]) -> Text:
     picked = [r for key in keys if (r := app.find(DEFAULT_UNIQUE_PROPERTY, key)) is not None]
     text = Text(f"The fake now holds {len(app.records())} records, for example:", style="bold")
     for record in picked:
-        text.append(f"\n  {record.properties.get(DEFAULT_UNIQUE_PROPERTY, '')}", style="cyan")
+        text.append(
+            f"\n  {visible(record.properties.get(DEFAULT_UNIQUE_PROPERTY, ''))}", style="cyan"
+        )
         text.append(
             f"  object {record.id}, created {record.created_at:%H:%M:%S}, "
             f"modified {record.updated_at:%H:%M:%S}: "
