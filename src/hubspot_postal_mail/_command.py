@@ -23,13 +23,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 from rich.console import Console
 from rich.text import Text
 
 from ._bulk import aupsert_all
 from ._checkpoint import temporary_path
-from ._config import RedactingFilter, Secret, resolve_base_url
+from ._config import RedactingFilter, Secret, proxy_for, resolve_base_url
 from ._config import resolve_token as _resolve_token
 from ._constants import DEFAULT_BASE_URL, REQUIRED_SCOPE, TOKEN_ENV, ExitStatus
 from ._dry_run import plan
@@ -86,6 +88,22 @@ def resolve_token(given: Secret | None) -> Secret:
         return _resolve_token(given)
     except ConfigError as exc:
         raise CommandError(f"{TOKEN_ENV}: {exc}") from None
+
+
+def proxied_transport(base_url: str) -> httpx.AsyncBaseTransport | None:
+    """A transport through the proxy the environment names (``HTTPS_PROXY``, ``NO_PROXY``),
+    or None to connect directly. httpx reads these only when it makes its own transport."""
+    proxy = proxy_for(base_url)
+    if proxy is None:
+        return None
+    try:
+        return httpx.AsyncHTTPTransport(proxy=proxy)
+    except (ValueError, ImportError) as exc:  # never the URL itself: it may hold a password
+        scheme = urlsplit(proxy).scheme or "?"
+        raise CommandError(
+            f"HTTPS_PROXY: cannot use a {scheme}:// proxy ({type(exc).__name__}); "
+            "use an http:// or https:// proxy URL"
+        ) from None
 
 
 def open_input(options: UpsertOptions) -> tuple[Iterator[SourceLine], _LineTracker]:
@@ -199,6 +217,8 @@ class Upsert:
         except ConfigError as exc:
             raise CommandError(f"base URL: {exc}") from None
         settings = dataclasses.replace(settings, token=token, base_url=base_url)
+        if settings.transport is None and not settings.dry_run:
+            settings = dataclasses.replace(settings, transport=proxied_transport(base_url))
         _check_output_path("--report", opts.report)
         _check_output_path("--checkpoint", settings.checkpoint)
         refuse_same_files(self.files())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -109,6 +110,33 @@ def resolve_base_url(base_url: str | None = None) -> str:
             "use https:// (http:// is allowed only to localhost or a loopback IP such as 127.0.0.1)"
         )
     return url
+
+
+def proxy_for(base_url: str) -> str | None:
+    """The proxy the environment names for ``base_url`` (``HTTPS_PROXY``/``ALL_PROXY``, less
+    ``NO_PROXY``), as curl and httpx's own clients would use; None to connect directly.
+
+    Only for https: plain http goes to loopback only, and a proxy there would see the token.
+    """
+    parts = urlsplit(base_url)
+    if parts.scheme != "https" or not parts.hostname:
+        return None
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get("https") or proxies.get("all")
+    if not proxy or _bypassed(parts.hostname, proxies.get("no", "")):
+        return None
+    return proxy
+
+
+def _bypassed(host: str, no_proxy: str) -> bool:
+    """``NO_PROXY`` as curl reads it: ``*``, or names matching the host or a domain above it."""
+    for entry in no_proxy.replace(" ", "").lower().split(","):
+        entry = entry.lstrip(".")
+        if entry.count(":") == 1:  # name:port (an IPv6 literal has more colons)
+            entry = entry.split(":")[0]
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return True
+    return False
 
 
 class RedactingFilter(logging.Filter):

@@ -14,6 +14,7 @@ from hubspot_postal_mail._config import (
     RedactingFilter,
     Secret,
     is_loopback,
+    proxy_for,
     resolve_base_url,
     resolve_token,
 )
@@ -153,3 +154,33 @@ def test_only_localhost_itself_and_loopback_literals_count_as_loopback() -> None
 def test_a_base_url_with_an_invalid_port_is_refused(port: str) -> None:
     with pytest.raises(ConfigError, match="port must be between 1 and 65535"):
         resolve_base_url(f"http://127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize(
+    ("env", "base_url", "proxy"),
+    [
+        ({"HTTPS_PROXY": "http://p:3128"}, "https://api.hubapi.com", "http://p:3128"),
+        ({"https_proxy": "http://p:3128"}, "https://api.hubapi.com", "http://p:3128"),
+        ({"ALL_PROXY": "http://p:1"}, "https://api.hubapi.com", "http://p:1"),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "hubapi.com"}, "https://api.hubapi.com", None),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": ".hubapi.com"}, "https://api.hubapi.com", None),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "*"}, "https://api.hubapi.com", None),
+        (
+            {"HTTPS_PROXY": "http://p:1", "NO_PROXY": "pihubapi.com"},
+            "https://api.hubapi.com",
+            "http://p:1",
+        ),
+        ({"HTTP_PROXY": "http://p:1"}, "https://api.hubapi.com", None),
+        ({"HTTP_PROXY": "http://p:1", "ALL_PROXY": "http://p:2"}, "http://127.0.0.1:8080", None),
+        ({}, "https://api.hubapi.com", None),
+    ],
+)
+def test_the_proxy_comes_from_the_environment_and_never_for_plain_http(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], base_url: str, proxy: str | None
+) -> None:
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert proxy_for(base_url) == proxy
