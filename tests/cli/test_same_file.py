@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hubspot_postal_mail._command import CommandError, refuse_same_files
 from hubspot_postal_mail.fake._server import RunningFake
 
 from .conftest import invoke, upsert_args, write_jsonl
@@ -89,3 +90,15 @@ def test_distinct_files_still_run(hubspot_fake: RunningFake, tmp_path: Path) -> 
     extra = ["--report", str(tmp_path / "r.jsonl"), "--checkpoint", str(tmp_path / "c.ckpt")]
     run = invoke(upsert_args(source, hubspot_fake, *extra))
     assert run.exit_code == 0, run.all_output
+
+
+def test_a_new_file_option_is_one_more_pair(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "mail.jsonl", ROWS)
+    files: list[tuple[str, Path | None]] = [
+        ("INPUT", source),
+        ("--report", tmp_path / "r.jsonl"),
+        ("--checkpoint", None),
+    ]
+    refuse_same_files(files)  # all different: nothing said
+    with pytest.raises(CommandError, match=r"^--state .*link\.jsonl is the same file as INPUT "):
+        refuse_same_files([*files, ("--state", _symlink(source))])
