@@ -101,7 +101,7 @@ def proxied_transport(base_url: str) -> httpx.AsyncBaseTransport | None:
     except (ValueError, ImportError) as exc:  # never the URL itself: it may hold a password
         scheme = urlsplit(proxy).scheme or "?"
         raise CommandError(
-            f"HTTPS_PROXY: cannot use a {scheme}:// proxy ({type(exc).__name__}); "
+            f"HTTPS_PROXY or ALL_PROXY: cannot use a {scheme}:// proxy ({type(exc).__name__}); "
             "use an http:// or https:// proxy URL"
         ) from None
 

@@ -21,7 +21,7 @@ from ._config import Secret
 from ._constants import ExitStatus
 from ._rate_limits import RateLimit
 from ._settings import UpsertSettings
-from ._text import visible
+from ._text import plural, visible
 from .fake._app import FakeHubSpot
 from .fake._config import DEFAULT_UNIQUE_PROPERTY, FakeConfig
 from .fake._server import serve_in_thread
@@ -140,7 +140,9 @@ def _sample_ids(report: Path) -> tuple[list[str], list[str]]:
 def _sample(app: FakeHubSpot, keys: list[str]) -> Text:
     """A few records as the fake now holds them: created by run 1, modified by run 2."""
     picked = [r for key in keys if (r := app.find(DEFAULT_UNIQUE_PROPERTY, key)) is not None]
-    text = Text(f"The fake now holds {len(app.records())} records, for example:", style="bold")
+    text = Text(
+        f"The fake now holds {plural(len(app.records()), 'record')}, for example:", style="bold"
+    )
     for record in picked:
         text.append(
             f"\n  {visible(record.properties.get(DEFAULT_UNIQUE_PROPERTY, ''))}", style="cyan"

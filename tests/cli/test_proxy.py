@@ -55,3 +55,14 @@ def test_https_proxy_from_the_environment_carries_the_requests(
     assert seen
     assert seen[0].startswith(b"CONNECT api.hubapi.com:443 ")
     assert TOKEN.encode() not in b"".join(seen)  # a tunnel: the proxy never sees the token
+
+
+def test_an_unusable_proxy_is_a_usage_error_that_hides_its_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "ftp://user:hunter2@proxy.example.com:21")
+    source = write_jsonl(tmp_path / "mail.jsonl", [{"external_id": "A"}])
+    run = invoke(["upsert", str(source), "--id-property", "external_id"])
+    assert run.exit_code == 2, run.all_output
+    assert "cannot use a ftp:// proxy" in run.stderr
+    assert "hunter2" not in run.all_output
