@@ -3,6 +3,7 @@ lives in the package's modules (``command.py`` for ``upsert``, ``demo.py``, ``fa
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
@@ -18,6 +19,7 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
 from hubspot_postal_mail._constants import DEFAULT_CONCURRENCY, DEFAULT_RATE_LIMIT_TEXT, ExitStatus
 from hubspot_postal_mail._exceptions import ConfigError
 from hubspot_postal_mail._rate_limits import RateLimit
+from hubspot_postal_mail._text import visible
 from hubspot_postal_mail.fake._config import (
     DEFAULT_UNIQUE_PROPERTY,
     FakeConfig,
@@ -72,6 +74,8 @@ class _StoppedMidway(click.ClickException):
 
 
 def _failed(message: str, exit_status: int) -> click.ClickException:
+    """The error line; file names and input in ``message`` may carry control characters."""
+    message = visible(message)
     if exit_status == ExitStatus.STOPPED:
         return _StoppedMidway(message)
     return _UnusableInput(message)
@@ -568,9 +572,25 @@ def fake_server(
         )
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
-    serve_forever(
-        FakeHubSpot(config), host=host, port=port, log_level=log_level, announce=_announce
-    )
+    listening: list[RunningFake] = []
+
+    def announce(running: RunningFake) -> None:
+        listening.append(running)
+        _announce(running)
+
+    try:
+        serve_forever(
+            FakeHubSpot(config), host=host, port=port, log_level=log_level, announce=announce
+        )
+    except OSError as exc:
+        if listening:
+            raise
+        # Binding failed: the port is taken, or not ours to use.
+        hint = " (another server is there: choose another --port, or 0 for a free one)"
+        raise _UnusableInput(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            + (hint if exc.errno == errno.EADDRINUSE else "")
+        ) from None
 
 
 def _announce(running: RunningFake) -> None:

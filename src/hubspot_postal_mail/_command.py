@@ -18,18 +18,21 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 from rich.console import Console
 from rich.text import Text
 
 from ._bulk import aupsert_all
-from ._config import RedactingFilter, Secret, resolve_base_url
+from ._config import RedactingFilter, Secret, proxy_for, resolve_base_url
 from ._config import resolve_token as _resolve_token
-from ._constants import REQUIRED_SCOPE, TOKEN_ENV, ExitStatus
+from ._constants import DEFAULT_BASE_URL, REQUIRED_SCOPE, TOKEN_ENV, ExitStatus
 from ._dry_run import plan
 from ._exceptions import ConfigError, InputError, PostalMailError, StateError
 from ._progress import ProgressView, count_records, progress_view
@@ -37,6 +40,7 @@ from ._readers import read_records
 from ._records import SourceLine
 from ._report import Outcome, Progress, RecordResult, StopReason, UpsertReport
 from ._settings import UpsertSettings
+from ._text import plural, visible
 
 FAILURES_SHOWN = 10  # failed records listed on stderr; the report has them all
 
@@ -88,6 +92,22 @@ def resolve_token(given: Secret | None) -> Secret:
         raise CommandError(f"{TOKEN_ENV}: {exc}") from None
 
 
+def proxied_transport(base_url: str) -> httpx.AsyncBaseTransport | None:
+    """A transport through the proxy the environment names (``HTTPS_PROXY``, ``NO_PROXY``),
+    or None to connect directly. httpx reads these only when it makes its own transport."""
+    proxy = proxy_for(base_url)
+    if proxy is None:
+        return None
+    try:
+        return httpx.AsyncHTTPTransport(proxy=proxy)
+    except (ValueError, ImportError) as exc:  # never the URL itself: it may hold a password
+        scheme = urlsplit(proxy).scheme or "?"
+        raise CommandError(
+            f"HTTPS_PROXY or ALL_PROXY: cannot use a {scheme}:// proxy ({type(exc).__name__}); "
+            "use an http:// or https:// proxy URL"
+        ) from None
+
+
 def open_input(options: UpsertOptions) -> tuple[Iterator[SourceLine], _LineTracker]:
     """The records, with the first one already read: a bad header or encoding fails here."""
     name = options.source_name
@@ -103,11 +123,13 @@ def open_input(options: UpsertOptions) -> tuple[Iterator[SourceLine], _LineTrack
 
 
 class _LineTracker:
-    """Passes records through and remembers the last line read, for mid-file errors."""
+    """Passes records through and remembers the last line read, for mid-file errors, and how
+    many were read, for the summary of a run cut short."""
 
     def __init__(self, records: Iterator[SourceLine]) -> None:
         self._records = records
         self.last_line = 0
+        self.count = 0
 
     def __iter__(self) -> Iterator[SourceLine]:
         return self
@@ -115,6 +137,7 @@ class _LineTracker:
     def __next__(self) -> SourceLine:
         record = next(self._records)
         self.last_line = record.line
+        self.count += 1
         return record
 
 
@@ -126,13 +149,38 @@ def _input_message(name: str, exc: Exception, after_line: int | None) -> str:
     return f"{name}{where}: {reason}"
 
 
-def _check_report_path(path: Path | None) -> None:
+def _check_output_path(option: str, path: Path | None) -> None:
+    """A file this run writes: not a folder, in a folder that exists (said before any write)."""
     if path is None:
         return
     if path.is_dir():
-        raise CommandError(f"--report {path}: is a directory")
+        raise CommandError(f"{option} {path}: is a directory")
     if not path.parent.is_dir():
-        raise CommandError(f"--report {path}: the folder {path.parent} does not exist")
+        raise CommandError(f"{option} {path}: the folder {path.parent} does not exist")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """The same file by inode when both exist (hard links, symlinks), else by resolved path."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def refuse_same_files(files: list[tuple[str, Path | None]]) -> None:
+    """Refuse two of the run's files being one: writing the report over the input destroys it.
+
+    ``files`` pairs an option's name with its path (None when not given); a new file option is
+    one more pair. Called before anything is opened for writing.
+    """
+    given = [(name, path) for name, path in files if path is not None]
+    for n, (name, path) in enumerate(given):
+        for other_name, other in given[n + 1 :]:
+            if _same_file(path, other):
+                raise CommandError(
+                    f"{other_name} {other} is the same file as {name} {path}: "
+                    "it would be overwritten; give each its own file"
+                )
 
 
 class Upsert:
@@ -145,8 +193,22 @@ class Upsert:
         self.interrupted: str | None = None
         self._view: ProgressView | None = None
         self._redact: Callable[[str], str] = str
+        self._read = 0  # records read when a second Ctrl+C cut the run short
+        self._started = time.monotonic()
 
     # -- the run -------------------------------------------------------------------------------
+
+    def files(self) -> list[tuple[str, Path | None]]:
+        """The files a run reads or writes, by option, for :func:`refuse_same_files`."""
+        opts, state = self.options, self.options.settings.state
+        return [
+            ("INPUT", None if opts.input == "-" else Path(opts.input)),
+            ("--report", opts.report),
+            ("--state", state),
+            # SQLite keeps these beside the state (and our lock): none may be another of them.
+            ("--state's journal", None if state is None else Path(f"{state}-wal")),
+            ("--state's lock", None if state is None else Path(f"{state}.lock")),
+        ]
 
     def execute(self) -> RunResult:
         opts = self.options
@@ -157,10 +219,13 @@ class Upsert:
         except ConfigError as exc:
             raise CommandError(f"base URL: {exc}") from None
         settings = dataclasses.replace(settings, token=token, base_url=base_url)
-        _check_report_path(opts.report)
-        if settings.state is not None and settings.state.is_dir():
-            raise CommandError(f"--state {settings.state}: is a directory")
+        if settings.transport is None and not settings.dry_run:
+            settings = dataclasses.replace(settings, transport=proxied_transport(base_url))
+        _check_output_path("--report", opts.report)
+        _check_output_path("--state", settings.state)
+        refuse_same_files(self.files())
         records, tracker = open_input(opts)
+        self._started = time.monotonic()
         total = count_records(
             opts.input,
             format=opts.reading.get("format"),
@@ -188,10 +253,14 @@ class Upsert:
                 report = asyncio.run(self._send(records, settings))
             finished = report.stopped is None
         except (asyncio.CancelledError, KeyboardInterrupt):
+            self._read = tracker.count
             report = self._abandoned()
             abandoned = True
         except StateError as exc:
-            raise CommandError(f"--state {settings.state}: {exc}") from None
+            message = str(exc)
+            if not message.startswith(str(settings.state)):
+                message = f"{settings.state}: {message}"
+            raise CommandError(f"--state {message}") from None
         except (InputError, UnicodeDecodeError) as exc:
             message = _input_message(opts.source_name, exc, tracker.last_line)
             raise self._stopped_by(message) from None
@@ -203,6 +272,13 @@ class Upsert:
             self._view.close(finished=finished)
         if report.stop_reason is StopReason.INTERRUPTED and self.interrupted and not abandoned:
             report.stopped = f"interrupted ({self.interrupted}); requests in flight were finished"
+        if report.stop_reason is StopReason.UNAUTHORISED and "MISSING_SCOPES" in (
+            report.stopped or ""
+        ):
+            report.stopped = (
+                f"{report.stopped}; give the private app the {REQUIRED_SCOPE} scope "
+                "(its Scopes tab), then rerun"
+            )
         status = report.exit_status
         summary = self._summary(report, extra)
         self._say(report, summary)
@@ -244,7 +320,12 @@ class Upsert:
             self._view.update(progress)
 
     def _abandoned(self) -> UpsertReport:
-        """The counts so far, when a second Ctrl+C cut the requests in flight short."""
+        """The counts so far, when a second Ctrl+C cut the requests in flight short.
+
+        The run's own report is lost with its task: the counts come from the last progress
+        snapshot, the records read from the input (the snapshot may predate the last ones),
+        the time from when this run started.
+        """
         p = self.last
         report = UpsertReport(**p.counts()) if p is not None else UpsertReport()
         report.stop(
@@ -252,9 +333,10 @@ class Upsert:
             f"interrupted ({self.interrupted or 'SIGINT'}); "
             "requests in flight were abandoned and will be sent again",
         )
-        if p is not None:
-            report.unfinished = max(0, p.read - p.done)
-        return report.finish()
+        read = max(self._read, p.read if p is not None else 0)
+        report.unfinished = max(0, read - report.total)
+        report.elapsed_s = time.monotonic() - self._started
+        return report
 
     def _stopped_by(self, message: str) -> CommandError:
         """Input or file trouble mid-run: 2 if nothing was sent yet, else 3 (resumable)."""
@@ -266,8 +348,10 @@ class Upsert:
             if self.options.settings.state
             else ""
         )
+        were = "was" if sent == 1 else "were"
         return CommandError(
-            f"{message} ({sent} records were written before it{where})", ExitStatus.STOPPED
+            f"{message} ({plural(sent, 'record')} {were} written before it{where})",
+            ExitStatus.STOPPED,
         )
 
     # -- saying what happened ------------------------------------------------------------------
@@ -280,6 +364,7 @@ class Upsert:
             "records_per_s": round(rate, 1),
             "input": opts.source_name,
             "id_property": settings.id_property,
+            "base_url": settings.base_url,
             "report": str(opts.report) if opts.report else None,
             "state": str(settings.state) if settings.state else None,
             "full": settings.full,
@@ -291,12 +376,13 @@ class Upsert:
         self._say_failures(report)
         if report.stopped is not None:
             self.err.print(
-                Text(f"stopped early: {report.stopped}", style="bold red"), soft_wrap=True
+                Text(f"stopped early: {visible(report.stopped)}", style="bold red"),
+                soft_wrap=True,
             )
             if self.options.settings.state is not None:
                 hint = (
-                    f"the state {self.options.settings.state} is saved: run the same command "
-                    "again to send what was not confirmed"
+                    f"the state {visible(str(self.options.settings.state))} is saved: "
+                    "run the same command again to send what was not confirmed"
                 )
             else:
                 hint = (
@@ -314,19 +400,26 @@ class Upsert:
             line = self._redact(failure_line(name, result))
             self.err.print(line, soft_wrap=True, markup=False)
         more = report.failed - min(len(failures), FAILURES_SHOWN)
-        where = f"the report {self.options.report}" if self.options.report else "--report FILE"
+        report_file = self.options.report
+        where = f"the report {visible(str(report_file))}" if report_file else "--report FILE"
         if more > 0:
-            self.err.print(f"... and {more} more failed records: see {where}", markup=False)
+            self.err.print(
+                f"... and {more} more failed {'record' if more == 1 else 'records'}: see {where}",
+                markup=False,
+            )
 
 
 def failure_line(source: str, result: RecordResult) -> str:
-    """``file:line: record ID: failed: CATEGORY: message`` on one line."""
-    record = f"record {result.id}" if result.id is not None else "record without an id"
+    """``file:line: record ID: failed: CATEGORY: message`` on one line, control characters from
+    the id, the file name or HubSpot's message shown as escapes."""
+    source = visible(source)
+    record = f"record {visible(result.id)}" if result.id is not None else "record without an id"
     if result.error is None:
         return f"{source}:{result.line}: {record}: {result.outcome}"
     status = f" (HTTP {result.error.status})" if result.error.status else ""
-    message = " ".join(result.error.message.split())
-    return f"{source}:{result.line}: {record}: failed: {result.error.category}{status}: {message}"
+    message = visible(" ".join(result.error.message.split()))
+    category = visible(str(result.error.category))
+    return f"{source}:{result.line}: {record}: failed: {category}{status}: {message}"
 
 
 _OUTCOME_STYLE = {Outcome.CREATED: "green", Outcome.UPDATED: "cyan", Outcome.FAILED: "red"}
@@ -339,20 +432,23 @@ def summary_text(summary: dict[str, Any]) -> Text:
     if summary["dry_run"]:
         text.append("Dry run: nothing was sent.\n", style="bold")
         text.append(
-            f"  {summary['total']} records checked: {summary['would_send']} would be sent "
-            f"in at least {summary['batches']} requests, "
+            f"  {plural(summary['total'], 'record')} checked: {summary['would_send']} would be "
+            f"sent in at least {plural(summary['batches'], 'request')}, "
         )
         text.append(f"{summary['failed']} invalid", style="red" if summary["failed"] else "")
         text.append(" (HubSpot may still refuse values only it checks)\n")
-        if summary["state"]:
+        if summary.get("state"):
             text.append(
                 f"  by the state: {summary['would_create']} to create, "
                 f"{summary['would_update']} to update, {summary['unchanged']} unchanged\n"
             )
     else:
+        base_url = summary.get("base_url")
+        to = f", to {visible(base_url)}" if base_url and base_url != DEFAULT_BASE_URL else ""
         text.append(
-            f"{summary['total']} records from {summary['input']} in {seconds:.1f} s "
-            f"({summary['records_per_s']:.0f} records/s), by {summary['id_property']}\n",
+            f"{plural(summary['total'], 'record')} from {visible(summary['input'])} "
+            f"in {seconds:.1f} s ({summary['records_per_s']:.0f} records/s), "
+            f"by {visible(summary['id_property'])}{to}\n",
             style="bold",
         )
         text.append("  ")
@@ -365,12 +461,13 @@ def summary_text(summary: dict[str, Any]) -> Text:
             text.append(f"{outcome} {count}", style=style)
         text.append("\n")
         text.append(
-            f"  {summary['requests']} requests, {summary['retries']} retries, "
+            f"  {plural(summary['requests'], 'request')}, {plural(summary['retries'], 'retry')}, "
             f"{summary['rate_limited']} rate-limited (429)\n"
         )
-    if summary["unfinished"]:
-        text.append(f"  {summary['unfinished']} records read but not finished\n", style="yellow")
-    text.append(f"  report: {summary['report'] or '(none: add --report FILE)'}")
+    if unfinished := summary["unfinished"]:
+        text.append(f"  {plural(unfinished, 'record')} read but not finished\n", style="yellow")
+    report = summary["report"]
+    text.append(f"  report: {visible(report) if report else '(none: add --report FILE)'}")
     return text
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -64,13 +65,24 @@ def resolve_token(token: str | Secret | None = None) -> Secret:
         raise ConfigError(f"no access token: pass token= or set {TOKEN_ENV}")
     if any(ch.isspace() for ch in value):
         raise ConfigError("the access token contains whitespace")
+    # HubSpot's tokens are printable ASCII; anything else would fail inside httpx, whose
+    # exception carries the whole header. The message says where, never what.
+    if not all(" " < ch < "\x7f" for ch in value):
+        raise ConfigError(
+            "the access token contains a character that is not printable ASCII "
+            "(a copy-paste mistake?): copy it again from the private app's page"
+        )
     return Secret(value)
 
 
 def is_loopback(host: str) -> bool:
-    """True for localhost and 127.0.0.0/8 or ::1 literals: traffic that never leaves the machine."""
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    """True for localhost and 127.0.0.0/8 or ::1 literals: traffic that never leaves the machine.
+
+    ``*.localhost`` names are not taken on trust: RFC 6761 asks resolvers to keep them on the
+    machine, but a resolver (or /etc/hosts) may not, and the token would go out in clear text.
+    """
+    host = host.strip("[]").lower().removesuffix(".")
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -86,12 +98,45 @@ def resolve_base_url(base_url: str | None = None) -> str:
         raise ConfigError(f"base URL must be an http(s) URL with a host, got {url!r}")
     if parts.username or parts.password:
         raise ConfigError("base URL must not carry credentials")
+    try:
+        port = parts.port  # urlsplit checks the port only when it is read
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ConfigError(f"the port must be between 1 and 65535, in {url!r}")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(
             f"refusing plain http:// to {parts.hostname}: the token would travel in clear text; "
-            "use https:// (http:// is allowed only to a loopback address)"
+            "use https:// (http:// is allowed only to localhost or a loopback IP such as 127.0.0.1)"
         )
     return url
+
+
+def proxy_for(base_url: str) -> str | None:
+    """The proxy the environment names for ``base_url`` (``HTTPS_PROXY``/``ALL_PROXY``, less
+    ``NO_PROXY``), as curl and httpx's own clients would use; None to connect directly.
+
+    Only for https: plain http goes to loopback only, and a proxy there would see the token.
+    """
+    parts = urlsplit(base_url)
+    if parts.scheme != "https" or not parts.hostname:
+        return None
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get("https") or proxies.get("all")
+    if not proxy or _bypassed(parts.hostname, proxies.get("no", "")):
+        return None
+    return proxy
+
+
+def _bypassed(host: str, no_proxy: str) -> bool:
+    """``NO_PROXY`` as curl reads it: ``*``, or names matching the host or a domain above it."""
+    for entry in no_proxy.replace(" ", "").lower().split(","):
+        entry = entry.lstrip(".")
+        if entry.count(":") == 1:  # name:port (an IPv6 literal has more colons)
+            entry = entry.split(":")[0]
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return True
+    return False
 
 
 class RedactingFilter(logging.Filter):

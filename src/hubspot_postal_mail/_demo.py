@@ -16,11 +16,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from ._command import CommandError, Upsert, UpsertOptions, print_summary
+from ._command import CommandError, Upsert, UpsertOptions, open_input, print_summary
 from ._config import Secret
 from ._constants import ExitStatus
 from ._rate_limits import RateLimit
 from ._settings import UpsertSettings
+from ._text import plural, visible
 from .fake._app import FakeHubSpot
 from .fake._config import DEFAULT_UNIQUE_PROPERTY, FakeConfig
 from .fake._server import serve_in_thread
@@ -55,8 +56,17 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def check_input(source: Path) -> None:
+    """Read the input's first record now, so a wrong file fails before a fake is started."""
+    options = UpsertOptions(
+        input=_shown(source), settings=UpsertSettings(id_property=DEFAULT_UNIQUE_PROPERTY)
+    )
+    open_input(options)  # dropped at once: the reader's generator closes the file
+
+
 def run_demo(source: Path, output_dir: Path | None, *, out: Console, err: Console) -> int:
     """Both runs against a fresh fake; the exit status is 0 unless a run was stopped."""
+    check_input(source)
     folder = output_dir or Path(tempfile.mkdtemp(prefix="postal-mail-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     config = FakeConfig(rate_limit=FAKE_RATE, daily_limit=None)
@@ -93,14 +103,15 @@ def run_demo(source: Path, output_dir: Path | None, *, out: Console, err: Consol
         out.print(_sample(fake.app, [*first, *repeated[:1]]), soft_wrap=True)
         if repeated:
             out.print(
-                f"{repeated[0]} appears more than once in the input: "
+                f"{visible(repeated[0])} appears more than once in the input: "
                 "the value of its last line is the one HubSpot keeps.",
                 soft_wrap=True,
                 markup=False,
             )
     out.print()
     out.print(
-        f"Reports: {folder}/run1.report.jsonl and run2.report.jsonl (one JSON line per record).",
+        f"Reports: {visible(str(folder))}/run1.report.jsonl and run2.report.jsonl "
+        "(one JSON line per record).",
         soft_wrap=True,
         markup=False,
     )
@@ -129,9 +140,13 @@ def _sample_ids(report: Path) -> tuple[list[str], list[str]]:
 def _sample(app: FakeHubSpot, keys: list[str]) -> Text:
     """A few records as the fake now holds them: created by run 1, modified by run 2."""
     picked = [r for key in keys if (r := app.find(DEFAULT_UNIQUE_PROPERTY, key)) is not None]
-    text = Text(f"The fake now holds {len(app.records())} records, for example:", style="bold")
+    text = Text(
+        f"The fake now holds {plural(len(app.records()), 'record')}, for example:", style="bold"
+    )
     for record in picked:
-        text.append(f"\n  {record.properties.get(DEFAULT_UNIQUE_PROPERTY, '')}", style="cyan")
+        text.append(
+            f"\n  {visible(record.properties.get(DEFAULT_UNIQUE_PROPERTY, ''))}", style="cyan"
+        )
         text.append(
             f"  object {record.id}, created {record.created_at:%H:%M:%S}, "
             f"modified {record.updated_at:%H:%M:%S}: "

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Protocol
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+from rich.progress import BarColumn, ProgressColumn, Task, TextColumn
 from rich.progress import Progress as RichProgress
+from rich.table import Column
 from rich.text import Text
 
 from ._readers import count_in
 from ._report import Progress
+from ._text import plural
 
 PLAIN_INTERVAL_S = 5.0  # seconds between two plain progress lines
 
@@ -66,7 +68,7 @@ def _clock(seconds: float) -> str:
 
 def _counters(progress: Progress) -> str:
     return (
-        f"{progress.requests} requests, {progress.retries} retries, "
+        f"{plural(progress.requests, 'request')}, {plural(progress.retries, 'retry')}, "
         f"{progress.rate_limited} rate-limited (429)"
     )
 
@@ -76,9 +78,9 @@ def plain_line(progress: Progress, total: int | None) -> str:
     position = progress.done
     if total:
         share = min(100, 100 * position // total)
-        where = f"{position} of about {total} records ({share}%)"
+        where = f"{position} of about {plural(total, 'record')} ({share}%)"
     else:
-        where = f"{position} records"
+        where = plural(position, "record")
     unchanged = f" ({progress.unchanged} unchanged)" if progress.unchanged else ""
     eta = _eta(progress, total)
     return (
@@ -118,23 +120,52 @@ class PeriodicLines:
             self._show(self._latest)
 
 
+class _Tail(ProgressColumn):
+    """The elapsed time and the counters: shown as far as they fit, then cut with an ellipsis.
+
+    Its table column may wrap, so rich narrows it (and the bar) first when the terminal is
+    narrow; its text never wraps, so it stays on the bar's one line.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(table_column=Column(no_wrap=False))
+
+    def render(self, task: Task) -> Text:
+        return Text(
+            f"elapsed {task.fields['elapsed']}; {task.fields['counters']}",
+            style="dim",
+            no_wrap=True,
+            overflow="ellipsis",
+        )
+
+
 class LiveBar:
-    """rich's progress bar, on a terminal: records, records/s, ETA, requests, retries, 429s."""
+    """rich's progress bar, on a terminal: records, ETA, records/s, then elapsed, requests,
+    retries and 429s, which give way first on a narrow terminal (80 columns keep the rest)."""
 
     def __init__(self, console: Console, total: int | None, description: str) -> None:
         self._total = total
+        fixed = Column(no_wrap=True)  # never narrowed: the count, the ETA, the rate
         self._bar = RichProgress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TextColumn("elapsed {task.fields[elapsed]}, ETA {task.fields[eta]}"),
-            TextColumn("[dim]{task.fields[counters]}"),
+            TextColumn("[bold]{task.description}", table_column=fixed),
+            BarColumn(table_column=Column(no_wrap=False)),  # narrowed first, with _Tail
+            TextColumn(
+                "{task.completed}/{task.fields[shown_total]}, ETA {task.fields[eta]}, "
+                "{task.fields[rate]}",
+                table_column=Column(no_wrap=True),
+            ),
+            _Tail(),
             console=console,
             refresh_per_second=8,
         )
         self._task = self._bar.add_task(
-            description, total=total, rate="0 rec/s", elapsed="0:00", eta="-", counters=""
+            description,
+            total=total,
+            shown_total="?" if total is None else total,
+            rate="0 rec/s",
+            elapsed="0:00",
+            eta="-",
+            counters="",
         )
         self._position = 0
         self._bar.start()
@@ -143,7 +174,7 @@ class LiveBar:
         self._position = progress.done
         if self._total is not None and self._position > self._total:
             self._total = self._position  # the line count was an estimate
-            self._bar.update(self._task, total=self._total)
+            self._bar.update(self._task, total=self._total, shown_total=self._total)
         self._bar.update(
             self._task,
             completed=self._position,
@@ -158,7 +189,13 @@ class LiveBar:
 
     def close(self, *, finished: bool) -> None:
         if finished:
-            self._bar.update(self._task, total=self._position, completed=self._position, eta="-")
+            self._bar.update(
+                self._task,
+                total=self._position,
+                shown_total=self._position,
+                completed=self._position,
+                eta="-",
+            )
         self._bar.stop()
 
 

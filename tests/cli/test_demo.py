@@ -60,3 +60,23 @@ def test_without_the_example_the_demo_asks_for_input(
     run = invoke(["demo"], token=None)
     assert run.exit_code == 2
     assert "pass --input FILE" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "complaint"),
+    [
+        ("notes.txt", "hello\n", "notes.txt: expected a .csv, .tsv, .jsonl or .parquet file"),
+        ("mail.csv", "id,body\n1,x\n", "external_id"),
+    ],
+)
+def test_the_demo_checks_its_input_before_starting_the_fake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, content: str, complaint: str
+) -> None:
+    (tmp_path / name).write_bytes(content.encode("utf-8", "surrogateescape"))
+    started: list[object] = []
+    monkeypatch.setattr("hubspot_postal_mail._demo.serve_in_thread", started.append)
+    run = invoke(["demo", "--input", str(tmp_path / name)], token=None)
+    assert run.exit_code == 2, run.all_output
+    assert complaint in run.stderr
+    assert started == []
+    assert "listening" not in run.stdout

@@ -4,9 +4,11 @@ of records that gives them a total."""
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from hubspot_postal_mail import Progress
@@ -116,3 +118,29 @@ def test_count_records_reads_through_gzip_and_parquet_metadata(tmp_path: Path) -
     pq.write_table(pa.table({"id": [str(n) for n in range(1234)]}), table, row_group_size=100)
     assert count_records(table) == 1234
     assert count_records(tmp_path / "a.bin", format="parquet") is None
+
+
+@pytest.mark.parametrize("width", [60, 80, 100])
+def test_at_80_columns_the_bar_keeps_the_count_and_the_eta_on_one_line(width: int) -> None:
+    out = io.StringIO()
+    terminal = Console(file=out, force_terminal=True, width=width, color_system=None)
+    bar = LiveBar(terminal, 200_000, "Upserting")
+    snapshot = replace(
+        START,
+        read=6000,
+        total=5484,
+        created=5400,
+        updated=40,
+        failed=44,
+        requests=57,
+        retries=3,
+        rate_limited=1,
+        elapsed_s=61.0,
+    )
+    bar.update(snapshot)
+    bar.close(finished=False)
+    # The last frame, without the cursor movements a live display writes between frames.
+    frame = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r", "\n", out.getvalue()).strip().splitlines()[-1]
+    assert "5484/200000" in frame
+    assert "ETA 36:04" in frame  # 194,516 left at 89.9 a second
+    assert len(frame) <= width

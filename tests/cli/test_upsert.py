@@ -4,6 +4,7 @@ report, CSV, JSONL and stdin input, --dry-run, --json, and plain progress lines.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -222,8 +223,7 @@ def test_plain_progress_lines_when_not_a_terminal(
     assert lines[0].startswith("progress: 0 of about 500 records (0%)")
     for line in lines:
         assert "records/s" in line
-        assert "requests" in line
-        assert "retries" in line
+        assert re.search(r"\b\d+ requests?, \d+ retr(y|ies), ", line)
         assert "rate-limited (429)" in line
     assert "ETA" in lines[2]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,7 +57,36 @@ CASES: dict[str, tuple[Setup, str]] = {
         lambda tmp: [str(_good(tmp)), "--report", str(tmp / "no" / "r.jsonl")],
         "does not exist",
     ),
+    "state in a missing folder": (
+        lambda tmp: [str(_good(tmp)), "--state", str(tmp / "no" / "c.state")],
+        "folder",
+    ),
+    "base URL with an invalid port": (
+        lambda tmp: [str(_good(tmp)), "--base-url", "http://127.0.0.1:99999"],
+        "the port must be between 1 and 65535",
+    ),
+    "plain http to a *.localhost name": (
+        lambda tmp: [str(_good(tmp)), "--base-url", "http://foo.localhost:8080"],
+        "refusing plain http:// to foo.localhost",
+    ),
+    "empty id property": (lambda tmp: [str(_good(tmp)), "--id-property", ""], "id_property is"),
+    "blank id property": (lambda tmp: [str(_good(tmp)), "--id-property", "  "], "id_property is"),
+    "state that is not a state": (
+        lambda tmp: [str(_good(tmp)), "--state", str(_text(tmp, '["x"]\n'))],
+        "is not a sync state",
+    ),
+    "state not UTF-8 nor SQLite": (
+        lambda tmp: [str(_good(tmp)), "--state", str(_file("c.ckpt", b"\xff\xfe\n")(tmp)[0])],
+        "is not a sync state",
+    ),
 }
+
+HEADER = '{"format": "hubspot-postal-mail-checkpoint/1", "id_property": "external_id"}\n'
+
+
+def _text(tmp: Path, content: str) -> Path:
+    (tmp / "c.ckpt").write_text(content, encoding="utf-8")
+    return tmp / "c.ckpt"
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -66,7 +97,10 @@ def test_unusable_input_or_options_exit_2_and_send_nothing(
     source, *extra = setup(tmp_path)
     run = invoke(upsert_args(source, hubspot_fake, *extra))
     assert run.exit_code == 2, run.all_output
-    assert complaint in run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, run.stderr
+    assert complaint in errors[0]
+    assert ".tmp" not in run.stderr
     assert "Traceback" not in run.all_output
     assert run.stdout == ""
     assert hubspot_fake.app.calls() == []
@@ -113,3 +147,39 @@ def test_a_state_from_another_run_is_refused(hubspot_fake: RunningFake, tmp_path
         assert "id property 'other'" in run.stderr
         assert "Traceback" not in run.stderr
     assert len(hubspot_fake.app.calls()) == calls
+
+
+def test_a_non_ascii_token_is_refused_without_showing_it(
+    hubspot_fake: RunningFake, tmp_path: Path
+) -> None:
+    token = "pat-na1-caf\u00e9-5ec2-4e7a"
+    run = invoke(upsert_args(_good(tmp_path), hubspot_fake), token=token)
+    assert run.exit_code == 2, run.all_output
+    assert "not printable ASCII" in run.stderr
+    assert "caf" not in run.all_output
+    assert "Traceback" not in run.all_output
+    assert hubspot_fake.app.calls() == []
+
+
+def test_a_missing_scope_stop_says_which_scope_to_grant(
+    hubspot_fake_factory: Callable[..., RunningFake], tmp_path: Path
+) -> None:
+    fake = hubspot_fake_factory(tokens={TOKEN: frozenset({"crm.objects.contacts.read"})})
+    run = invoke([*upsert_args(_good(tmp_path), fake), "--json"])
+    assert run.exit_code == 3, run.all_output
+    assert "MISSING_SCOPES" in run.stderr
+    assert "give the private app the crm.objects.contacts.write scope" in run.stderr
+    assert "crm.objects.contacts.write scope" in json.loads(run.stdout)["stopped"]
+
+
+def test_the_fake_server_on_a_port_in_use_says_so_in_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = invoke(["fake-server", "--port", str(port)], token=None)
+    assert run.exit_code == 2, run.all_output
+    assert run.stderr.strip() == (
+        f"Error: cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(another server is there: choose another --port, or 0 for a free one)"
+    )

@@ -13,6 +13,8 @@ from hubspot_postal_mail import ConfigError, RetryPolicy, upsert_all
 from hubspot_postal_mail._config import (
     RedactingFilter,
     Secret,
+    is_loopback,
+    proxy_for,
     resolve_base_url,
     resolve_token,
 )
@@ -127,3 +129,58 @@ def test_nothing_a_run_leaves_behind_shows_the_token(
             # after the run, the filter is gone: only the "late" line may carry it
             text = text.replace(f"late {TOKEN}", "")
         assert TOKEN not in text, f"token leaked in {where}"
+
+
+@pytest.mark.parametrize("token", ["pat-caf\u00e9-1234", "pat-\x1b[2J-1234", "pat-\x00-1234"])
+def test_a_token_that_is_not_printable_ascii_is_refused_without_showing_it(token: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        resolve_token(token)
+    shown = f"{raised.value} {raised.value!r} {raised.value.args}"
+    assert "1234" not in shown
+    assert "not printable ASCII" in shown
+    with pytest.raises(ConfigError) as raised:
+        upsert_all([{"k": "1"}], id_property="k", token=token, base_url=BASE_URL)
+    assert "1234" not in f"{raised.value!r}"
+
+
+def test_only_localhost_itself_and_loopback_literals_count_as_loopback() -> None:
+    for host in ("localhost", "LOCALHOST", "localhost.", "127.0.0.1", "127.1.2.3", "[::1]"):
+        assert is_loopback(host), host
+    for host in ("foo.localhost", "localhost.example.com", "10.0.0.1", "::2", "127.0.0.1.nip.io"):
+        assert not is_loopback(host), host
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "65536", "-1", "http"])
+def test_a_base_url_with_an_invalid_port_is_refused(port: str) -> None:
+    with pytest.raises(ConfigError, match="port must be between 1 and 65535"):
+        resolve_base_url(f"http://127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize(
+    ("env", "base_url", "proxy"),
+    [
+        ({"HTTPS_PROXY": "http://p:3128"}, "https://api.hubapi.com", "http://p:3128"),
+        ({"https_proxy": "http://p:3128"}, "https://api.hubapi.com", "http://p:3128"),
+        ({"ALL_PROXY": "http://p:1"}, "https://api.hubapi.com", "http://p:1"),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "hubapi.com"}, "https://api.hubapi.com", None),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": ".hubapi.com"}, "https://api.hubapi.com", None),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "*"}, "https://api.hubapi.com", None),
+        (
+            {"HTTPS_PROXY": "http://p:1", "NO_PROXY": "pihubapi.com"},
+            "https://api.hubapi.com",
+            "http://p:1",
+        ),
+        ({"HTTP_PROXY": "http://p:1"}, "https://api.hubapi.com", None),
+        ({"HTTP_PROXY": "http://p:1", "ALL_PROXY": "http://p:2"}, "http://127.0.0.1:8080", None),
+        ({}, "https://api.hubapi.com", None),
+    ],
+)
+def test_the_proxy_comes_from_the_environment_and_never_for_plain_http(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], base_url: str, proxy: str | None
+) -> None:
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert proxy_for(base_url) == proxy
