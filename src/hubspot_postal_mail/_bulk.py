@@ -15,6 +15,7 @@ records are alone. Finished positions go to the checkpoint before their ids are 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -42,7 +43,14 @@ from hubspot_postal_mail_client.types import Response, Unset
 
 from ._checkpoint import Checkpoint
 from ._client import client_with_transport
-from ._config import Secret, redact_logs, resolve_base_url, resolve_token
+from ._config import (
+    ConfigError,
+    RedactingFilter,
+    Secret,
+    redact_logs,
+    resolve_base_url,
+    resolve_token,
+)
 from ._pacing import AsyncPacer, RateLimit, RequestBudget
 from ._records import InvalidRecord, UpsertInput, normalise
 from ._report import Outcome, RecordError, RecordResult, ReportTarget, ReportWriter, UpsertReport
@@ -535,6 +543,7 @@ async def aupsert_all(
     http_timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     transport: httpx.AsyncBaseTransport | None = None,
     stop: threading.Event | None = None,
+    shared_budget: str | None = None,
 ) -> UpsertReport:
     """Upsert every record, keyed by the unique property ``id_property``; see the module doc.
 
@@ -546,6 +555,7 @@ async def aupsert_all(
     ``transport``: the innermost httpx transport (tests, proxies); retries wrap it.
     ``stop``: set it (from any thread, e.g. on Ctrl+C) to stop early: no new batch is sent,
     batches in flight finish, ``stopped`` says :data:`STOP_REQUESTED`; rerun with the checkpoint.
+    ``shared_budget``: a Redis URL; every run naming it (and the same token) shares one budget.
     """
     if isinstance(records, str | bytes | Path):
         raise TypeError("records must be an iterable of records; use readers.read_records(path)")
@@ -557,13 +567,13 @@ async def aupsert_all(
         raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
     secret = resolve_token(token)
     url = resolve_base_url(base_url)
-    budget = RequestBudget(RateLimit.coerce(rate_limit))
+    pacer = await _pacer(RateLimit.coerce(rate_limit), secret, shared_budget)
     stats = RequestStats()
     resilient = AsyncResilientTransport(
-        transport, policy=retry_policy, pacer=AsyncPacer(budget), stats=stats, timeout=http_timeout
+        transport, policy=retry_policy, pacer=pacer, stats=stats, timeout=http_timeout
     )
     started = time.monotonic()
-    with redact_logs(secret) as redaction:
+    async with _closing(pacer, secret) as redaction:
         store = Checkpoint(checkpoint, id_property=id_property) if checkpoint else None
         writer = ReportWriter(report, append=bool(store and store.resumed), redact=redaction.redact)
         try:
@@ -592,7 +602,32 @@ async def aupsert_all(
     result.retries = stats.retries
     result.rate_limited = stats.rate_limited
     result.elapsed_s = time.monotonic() - started
+    result.shared_budget_fallback = getattr(pacer, "fallback_reason", None)
     return result
+
+
+async def _pacer(rate: RateLimit, token: Secret, shared_budget: str | None) -> AsyncPacer:
+    """The run's own budget, or one drawn from a shared window in Redis (ConfigError if not)."""
+    if not shared_budget:
+        return AsyncPacer(RequestBudget(rate))
+    try:
+        from ._shared_budget import connect_shared_pacer
+    except ImportError:
+        raise ConfigError(
+            "a shared budget needs the redis extra: pip install 'hubspot-postal-mail[redis]'"
+        ) from None
+    return await connect_shared_pacer(shared_budget, token=token, rate=rate)
+
+
+@contextlib.asynccontextmanager
+async def _closing(pacer: AsyncPacer, secret: Secret) -> AsyncIterator[RedactingFilter]:
+    """Logs redacted for the run; the pacer's connections (a shared budget's) closed after."""
+    try:
+        with redact_logs(secret) as redaction:
+            yield redaction
+    finally:
+        if (aclose := getattr(pacer, "aclose", None)) is not None:
+            await aclose()
 
 
 def upsert_all(
@@ -611,6 +646,7 @@ def upsert_all(
     http_timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     transport: httpx.AsyncBaseTransport | None = None,
     stop: threading.Event | None = None,
+    shared_budget: str | None = None,
 ) -> UpsertReport:
     """The blocking form of :func:`aupsert_all` (it runs that on an event loop of its own)."""
     work = aupsert_all(
@@ -628,6 +664,7 @@ def upsert_all(
         http_timeout=http_timeout,
         transport=transport,
         stop=stop,
+        shared_budget=shared_budget,
     )
     try:
         asyncio.get_running_loop()

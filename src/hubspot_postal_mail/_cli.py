@@ -155,6 +155,13 @@ Exit status:
     "lowered at once if HubSpot's headers say less.",
 )
 @click.option(
+    "--shared-budget",
+    envvar="HUBSPOT_SHARED_BUDGET",
+    metavar="URL",
+    help="redis://host:port/db: every run naming the same Redis (and token) draws from one "
+    "budget, across processes and machines. Default: $HUBSPOT_SHARED_BUDGET, else none.",
+)
+@click.option(
     "--dry-run",
     is_flag=True,
     help="Read, validate and batch the input; send nothing. The report says what would be sent.",
@@ -172,6 +179,7 @@ def upsert(
     checkpoint: Path | None,
     concurrency: int,
     rate_limit: RateLimit | None,
+    shared_budget: str | None,
     dry_run: bool,
     as_json: bool,
 ) -> None:
@@ -194,6 +202,7 @@ def upsert(
         checkpoint=checkpoint,
         concurrency=concurrency,
         rate_limit=rate_limit,
+        shared_budget=shared_budget or None,
         dry_run=dry_run,
     )
     out, err = _consoles()

@@ -61,6 +61,7 @@ class UpsertOptions:
     checkpoint: Path | None = None
     concurrency: int = DEFAULT_CONCURRENCY
     rate_limit: RateLimit | None = None
+    shared_budget: str | None = None  # a Redis URL: one budget for every run that names it
     dry_run: bool = False
     token: Secret | None = field(default=None, repr=False)
 
@@ -187,6 +188,8 @@ class Upsert:
             report = self._abandoned()
         except CheckpointError as exc:
             raise CommandError(f"--checkpoint {opts.checkpoint}: {exc}") from None
+        except ConfigError as exc:  # raised before anything is sent (e.g. Redis unreachable)
+            raise CommandError(str(exc)) from None
         except (InputError, UnicodeDecodeError) as exc:
             message = _input_message(opts.source_name, exc, tracker.last_line)
             raise self._stopped_by(message) from None
@@ -242,6 +245,7 @@ class Upsert:
                 report=opts.report,
                 on_progress=self._progress,
                 stop=stop,
+                shared_budget=opts.shared_budget,
             )
         finally:
             for sig in installed:
@@ -303,6 +307,11 @@ class Upsert:
 
     def _say(self, report: UpsertReport, summary: dict[str, Any]) -> None:
         self._say_failures(report)
+        if report.shared_budget_fallback:
+            self.err.print(
+                Text(f"shared budget: {report.shared_budget_fallback}", style="yellow"),
+                soft_wrap=True,
+            )
         if report.stopped is not None:
             self.err.print(
                 Text(f"stopped early: {report.stopped}", style="bold red"), soft_wrap=True

@@ -79,6 +79,7 @@ class UpsertReport:
     resumed: int = 0  # records a checkpoint said were finished by an earlier run
     unfinished: int = 0  # records read but not finished when the run stopped early
     stopped: str | None = None  # why the run stopped early, if it did
+    shared_budget_fallback: str | None = None  # why a shared budget was left for the local one
     failures: list[RecordResult] = field(default_factory=list, repr=False)
 
     def add(self, result: RecordResult) -> None:
@@ -116,7 +117,11 @@ class UpsertReport:
             "resumed": self.resumed,
             "unfinished": self.unfinished,
             "stopped": self.stopped,
-        }
+        } | (
+            {"shared_budget_fallback": self.shared_budget_fallback}
+            if self.shared_budget_fallback
+            else {}
+        )
 
 
 ReportTarget = str | Path | IO[str] | Callable[[RecordResult], None]

@@ -1,0 +1,271 @@
+"""One budget for several runs, kept in a real Redis: the window holds across processes, and
+Redis unreachable at the start, lost mid-run, or left with a killed run's slots is handled."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.redis_server import RedisServer, _free_port
+from hubspot_postal_mail import aupsert_all
+from hubspot_postal_mail._pacing import RateLimit
+from hubspot_postal_mail._retry_policy import RateLimitInfo
+from hubspot_postal_mail._shared_budget import (
+    KEY_PREFIX,
+    SharedAsyncPacer,
+    SharedBudgetError,
+    budget_key,
+    connect_shared_pacer,
+)
+from hubspot_postal_mail.fake._server import RunningFake
+
+TOKEN = "pat-na1-5ba4ed00-b0d9-4e7a-9d1b-5ba4edb0d9e7"
+POSTAL_MAIL = str(Path(sys.executable).with_name("postal-mail"))
+BUDGET = RateLimit(10, 1.0)
+ADMITTED = 9  # the shared window admits the budget less its margin (one request here)
+SKEW_S = 0.05  # an entry is stamped before its acquire returns: read windows a little short
+
+# A run's pacer in a process of its own: takes slots for SECONDS (giving each back at once,
+# so only the shared window limits it), or takes N and then hangs until killed ("hold").
+WORKER = """
+import asyncio, sys, time
+from hubspot_postal_mail._pacing import RateLimit
+from hubspot_postal_mail._shared_budget import connect_shared_pacer
+
+async def main(url, mode, amount):
+    pacer = await connect_shared_pacer(url, token=sys.argv[4], rate=RateLimit(10, 1.0))
+    taken, end = 0, time.time() + amount
+    while (taken < amount) if mode == "hold" else (time.time() < end):
+        slot = await pacer.acquire()
+        print(time.time(), flush=True)
+        pacer.release(slot)
+        taken += 1
+    if mode == "hold":
+        time.sleep(3600)
+    await pacer.aclose()
+
+asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3])))
+"""
+
+
+def most_in_any_window(times: list[float], window_s: float) -> int:
+    times = sorted(times)
+    return max(sum(1 for u in times if t <= u < t + window_s) for t in times)
+
+
+@pytest.fixture
+def workers() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Start worker processes; every one still running is killed when the test ends."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(url: str, mode: str, amount: float, token: str = TOKEN) -> subprocess.Popen[str]:
+        process = subprocess.Popen(  # noqa: S603 - our interpreter, our script
+            [sys.executable, "-c", WORKER, url, mode, str(amount), token],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_runs_in_separate_processes_draw_from_one_window(
+    redis_server: RedisServer, workers: Callable[..., subprocess.Popen[str]]
+) -> None:
+    processes = [workers(redis_server.url, "for", 2.5) for _ in range(3)]
+    times: list[float] = []
+    for process in processes:
+        out, _ = process.communicate(timeout=30)
+        assert process.returncode == 0
+        times += [float(line) for line in out.split()]
+
+    # Three runs, each free to take its whole budget alone: together they stay within one.
+    assert most_in_any_window(times, BUDGET.seconds - SKEW_S) <= ADMITTED
+    assert len(times) >= 2 * ADMITTED  # and the budget was used, window after window
+
+
+async def test_pacers_in_one_process_share_the_window_too(redis_server: RedisServer) -> None:
+    pacers = [
+        await connect_shared_pacer(redis_server.url, token=TOKEN, rate=BUDGET) for _ in range(3)
+    ]
+    times: list[float] = []
+
+    async def worker(pacer: SharedAsyncPacer) -> None:
+        end = time.time() + 2.2
+        while time.time() < end:
+            slot = await pacer.acquire()
+            times.append(time.time())
+            pacer.settle(slot, None)  # held locally for a window, as a timed-out attempt is
+
+    try:
+        await asyncio.gather(*(worker(p) for p in pacers for _ in range(3)))
+    finally:
+        for pacer in pacers:
+            await pacer.aclose()
+    assert most_in_any_window(times, BUDGET.seconds - SKEW_S) <= ADMITTED
+    assert len(times) >= 2 * ADMITTED
+
+
+def test_slots_held_by_a_killed_run_age_out_with_the_window(
+    redis_server: RedisServer, workers: Callable[..., subprocess.Popen[str]]
+) -> None:
+    killed = workers(redis_server.url, "hold", ADMITTED)
+    assert killed.stdout is not None
+    taken = [float(killed.stdout.readline()) for _ in range(ADMITTED)]
+    killed.kill()  # SIGKILL: no clean-up of its own
+    killed.wait(10)
+
+    async def next_slot() -> float:
+        pacer = await connect_shared_pacer(redis_server.url, token=TOKEN, rate=BUDGET)
+        try:
+            await asyncio.wait_for(pacer.acquire(), timeout=10)
+            return time.time()
+        finally:
+            await pacer.aclose()
+
+    admitted = asyncio.run(next_slot())
+    # The killed run's entries held the window full, then freed it when they aged out.
+    assert admitted >= min(taken) + BUDGET.seconds - SKEW_S
+
+
+def test_redis_unreachable_at_start_stops_the_run_with_exit_2_before_anything_is_sent(
+    hubspot_fake: RunningFake, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"external_id": "PM-1", "hs_postal_mail_body": "a"}) + "\n")
+    url = f"redis://:hunter2-redis-pass@127.0.0.1:{_free_port()}/0"
+    done = subprocess.run(  # noqa: S603 - our own command line
+        [POSTAL_MAIL, "upsert", str(source), "--id-property", "external_id"]
+        + ["--base-url", hubspot_fake.base_url],
+        env={"HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_SHARED_BUDGET": url, "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "cannot reach Redis at redis://127.0.0.1:" in done.stderr
+    assert "hunter2" not in done.stdout + done.stderr  # the URL's password stays out
+    assert TOKEN not in done.stdout + done.stderr
+    assert hubspot_fake.app.records() == []
+
+
+async def test_a_url_that_is_not_redis_is_refused_before_connecting() -> None:
+    with pytest.raises(SharedBudgetError, match="not a Redis URL"):
+        await connect_shared_pacer("http://127.0.0.1:6379", token=TOKEN, rate=BUDGET)
+
+
+def rows(prefix: str, n: int) -> list[dict[str, str]]:
+    return [{"external_id": f"{prefix}-{i:05d}", "hs_postal_mail_body": f"b{i}"} for i in range(n)]
+
+
+async def test_losing_redis_mid_run_falls_back_to_a_local_share_and_writes_every_record(
+    redis_server: RedisServer,
+    hubspot_fake_factory: Callable[..., RunningFake],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake = hubspot_fake_factory(rate_limit=(100, 1.0))
+    killed_at: list[int] = []
+
+    def on_progress(progress: Any) -> None:
+        if progress.done >= 300 and not killed_at:
+            redis_server.kill()
+            killed_at.append(progress.done)
+
+    with caplog.at_level(logging.WARNING, logger="hubspot_postal_mail"):
+        report = await aupsert_all(
+            rows("PM", 1_000),
+            id_property="external_id",
+            token=TOKEN,
+            base_url=fake.base_url,
+            batch_size=10,
+            rate_limit="100/1",
+            shared_budget=redis_server.url,
+            on_progress=on_progress,
+        )
+
+    assert killed_at, "Redis was killed during the run"
+    assert report.created == 1_000
+    assert report.failed == report.unfinished == 0
+    assert report.stopped is None
+    assert len(fake.app.records()) == 1_000
+    assert report.shared_budget_fallback is not None
+    assert "Redis lost mid-run" in report.shared_budget_fallback
+    assert "1/4 of the budget" in report.shared_budget_fallback
+    assert report.summary()["shared_budget_fallback"] == report.shared_budget_fallback
+    assert any("shared budget: Redis lost" in r.getMessage() for r in caplog.records)
+
+
+async def test_after_losing_redis_the_run_paces_itself_at_a_quarter_of_the_budget(
+    redis_server: RedisServer,
+) -> None:
+    pacer = await connect_shared_pacer(redis_server.url, token=TOKEN, rate=RateLimit(100, 10))
+    try:
+        pacer.release(await pacer.acquire())
+        assert pacer.fallback_reason is None
+        redis_server.kill()
+        pacer.release(await pacer.acquire())  # still a slot: from the local budget now
+        assert pacer.fallback_reason is not None
+        assert pacer.budget.limit == 25
+    finally:
+        await pacer.aclose()
+
+
+async def test_a_429_fills_the_shared_window_so_every_run_waits(redis_server: RedisServer) -> None:
+    told, other = [
+        await connect_shared_pacer(redis_server.url, token=TOKEN, rate=BUDGET) for _ in range(2)
+    ]
+    try:
+        slot = await told.acquire()
+        told.settle(slot, RateLimitInfo(remaining=0), refused=True)
+        await asyncio.sleep(0.1)  # the fill is sent in the background
+        stats = await other._limiter.get_window_stats(other.window)
+        assert stats.remaining == 0
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(other.acquire(), timeout=0.5)
+    finally:
+        await told.aclose()
+        await other.aclose()
+
+
+async def test_a_lower_max_from_hubspot_tightens_the_shared_window(
+    redis_server: RedisServer,
+) -> None:
+    pacer = await connect_shared_pacer(redis_server.url, token=TOKEN, rate=BUDGET)
+    try:
+        slot = await pacer.acquire()
+        pacer.settle(slot, RateLimitInfo(max=5, remaining=4, interval_s=1.0))
+        assert pacer.window.amount == 4  # HubSpot's 5, less the margin
+        assert pacer.window.key_for() == pacer.key  # still the one window every run shares
+    finally:
+        await pacer.aclose()
+
+
+async def test_the_budget_key_is_a_hash_of_the_token_and_redis_never_sees_the_token(
+    redis_server: RedisServer,
+) -> None:
+    assert budget_key(TOKEN) == budget_key(TOKEN)
+    assert budget_key(TOKEN) != budget_key(TOKEN + "x")
+    pacer = await connect_shared_pacer(redis_server.url, token=TOKEN, rate=BUDGET)
+    try:
+        pacer.release(await pacer.acquire())
+        keys = [key.decode() for key in await pacer._client.keys("*")]
+    finally:
+        await pacer.aclose()
+    assert f"{KEY_PREFIX}:{budget_key(TOKEN)}" in keys
+    assert not any(TOKEN in key or TOKEN.split("-")[-1] in key for key in keys)
