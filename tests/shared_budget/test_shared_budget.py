@@ -31,14 +31,14 @@ from hubspot_postal_mail.fake._server import RunningFake
 TOKEN = "pat-na1-5ba4ed00-b0d9-4e7a-9d1b-5ba4edb0d9e7"
 POSTAL_MAIL = str(Path(sys.executable).with_name("postal-mail"))
 BUDGET = RateLimit(10, 1.0)
-ADMITTED = 9  # the shared window admits the budget less its margin (one request here)
-SKEW_S = 0.05  # an entry is stamped before its acquire returns: read windows a little short
+SKEW_S = 0.05  # a slot is stamped before its acquire returns: read windows a little short
 
-# A run's pacer in a process of its own: takes slots for SECONDS (giving each back at once,
-# so only the shared window limits it), or takes N and then hangs until killed ("hold").
+# A run's pacer in a process of its own: takes slots for SECONDS, each answered at once, or
+# takes N, leaves them in flight and hangs until killed ("hold").
 WORKER = """
 import asyncio, sys, time
 from hubspot_postal_mail._pacing import RateLimit
+from hubspot_postal_mail._retry_policy import RateLimitInfo
 from hubspot_postal_mail._shared_budget import connect_shared_pacer
 
 async def main(url, mode, amount):
@@ -47,7 +47,8 @@ async def main(url, mode, amount):
     while (taken < amount) if mode == "hold" else (time.time() < end):
         slot = await pacer.acquire()
         print(time.time(), flush=True)
-        pacer.release(slot)
+        if mode != "hold":
+            pacer.settle(slot, RateLimitInfo())
         taken += 1
     if mode == "hold":
         time.sleep(3600)
@@ -95,9 +96,9 @@ def test_runs_in_separate_processes_draw_from_one_window(
         assert process.returncode == 0
         times += [float(line) for line in out.split()]
 
-    # Three runs, each free to take its whole budget alone: together they stay within one.
-    assert most_in_any_window(times, BUDGET.seconds - SKEW_S) <= ADMITTED
-    assert len(times) >= 2 * ADMITTED  # and the budget was used, window after window
+    # Three runs, each pacing itself to the whole budget: together they stay within one.
+    assert most_in_any_window(times, BUDGET.seconds - SKEW_S) <= BUDGET.requests
+    assert len(times) >= 2 * BUDGET.requests  # and the budget was used, window after window
 
 
 async def test_pacers_in_one_process_share_the_window_too(redis_server: RedisServer) -> None:
@@ -118,16 +119,16 @@ async def test_pacers_in_one_process_share_the_window_too(redis_server: RedisSer
     finally:
         for pacer in pacers:
             await pacer.aclose()
-    assert most_in_any_window(times, BUDGET.seconds - SKEW_S) <= ADMITTED
-    assert len(times) >= 2 * ADMITTED
+    assert most_in_any_window(times, BUDGET.seconds - SKEW_S) <= BUDGET.requests
+    assert len(times) >= 2 * BUDGET.requests
 
 
 def test_slots_held_by_a_killed_run_age_out_with_the_window(
     redis_server: RedisServer, workers: Callable[..., subprocess.Popen[str]]
 ) -> None:
-    killed = workers(redis_server.url, "hold", ADMITTED)
+    killed = workers(redis_server.url, "hold", BUDGET.requests)
     assert killed.stdout is not None
-    taken = [float(killed.stdout.readline()) for _ in range(ADMITTED)]
+    taken = [float(killed.stdout.readline()) for _ in range(BUDGET.requests)]
     killed.kill()  # SIGKILL: no clean-up of its own
     killed.wait(10)
 
@@ -234,8 +235,8 @@ async def test_a_429_fills_the_shared_window_so_every_run_waits(redis_server: Re
         slot = await told.acquire()
         told.settle(slot, RateLimitInfo(remaining=0), refused=True)
         await asyncio.sleep(0.1)  # the fill is sent in the background
-        stats = await other._limiter.get_window_stats(other.window)
-        assert stats.remaining == 0
+        held = await other._client.zcard(f"{KEY_PREFIX}:{other.key}")
+        assert held == BUDGET.requests
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(other.acquire(), timeout=0.5)
     finally:
@@ -243,17 +244,25 @@ async def test_a_429_fills_the_shared_window_so_every_run_waits(redis_server: Re
         await other.aclose()
 
 
-async def test_a_lower_max_from_hubspot_tightens_the_shared_window(
+async def test_a_lower_max_from_hubspot_tightens_what_a_run_takes_from_the_shared_window(
     redis_server: RedisServer,
 ) -> None:
-    pacer = await connect_shared_pacer(redis_server.url, token=TOKEN, rate=BUDGET)
+    told, other = [
+        await connect_shared_pacer(redis_server.url, token=TOKEN, rate=BUDGET) for _ in range(2)
+    ]
     try:
-        slot = await pacer.acquire()
-        pacer.settle(slot, RateLimitInfo(max=5, remaining=4, interval_s=1.0))
-        assert pacer.window.amount == 4  # HubSpot's 5, less the margin
-        assert pacer.window.key_for() == pacer.key  # still the one window every run shares
+        slot = await told.acquire()
+        told.settle(slot, RateLimitInfo(max=5, remaining=4, interval_s=1.0))
+        for _ in range(4):
+            other.settle(await other.acquire(), RateLimitInfo())
+        await asyncio.sleep(0.1)  # the answers are told to Redis in the background
+        # Five slots held: the run that HubSpot told "5" waits; the other may take its sixth.
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(told.acquire(), timeout=0.5)
+        other.release(await asyncio.wait_for(other.acquire(), timeout=0.5))
     finally:
-        await pacer.aclose()
+        await told.aclose()
+        await other.aclose()
 
 
 async def test_the_budget_key_is_a_hash_of_the_token_and_redis_never_sees_the_token(
