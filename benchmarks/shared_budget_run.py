@@ -127,7 +127,9 @@ def run_mode(
         fake.terminate()
         fake.wait(10)
 
-    held = {r["properties"]["external_id"]: r["properties"].get("hs_postal_mail_body") for r in stored}
+    held = {
+        r["properties"]["external_id"]: r["properties"].get("hs_postal_mail_body") for r in stored
+    }
     lost = 0
     for path in inputs:
         for line in path.read_text(encoding="utf-8").splitlines():

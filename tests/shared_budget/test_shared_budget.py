@@ -278,3 +278,69 @@ async def test_the_budget_key_is_a_hash_of_the_token_and_redis_never_sees_the_to
         await pacer.aclose()
     assert f"{KEY_PREFIX}:{budget_key(TOKEN)}" in keys
     assert not any(TOKEN in key or TOKEN.split("-")[-1] in key for key in keys)
+
+
+async def test_a_slot_is_held_a_window_after_its_answer_not_after_its_start(
+    redis_server: RedisServer,
+) -> None:
+    # HubSpot may count a request as late as its answer: a slot freed a window after the
+    # start would let the next window's request in while this one is still counted.
+    sender, waiter = [
+        await connect_shared_pacer(redis_server.url, token=TOKEN, rate=BUDGET) for _ in range(2)
+    ]
+    try:
+        slots = [await sender.acquire() for _ in range(BUDGET.requests)]
+        await asyncio.sleep(0.4)  # a slow answer
+        answered = time.time()
+        for slot in slots:
+            sender.settle(slot, RateLimitInfo())
+        await asyncio.wait_for(waiter.acquire(), timeout=10)
+        admitted = time.time()
+    finally:
+        await sender.aclose()
+        await waiter.aclose()
+    assert admitted >= answered + BUDGET.seconds - SKEW_S
+
+
+async def test_an_attempt_that_never_reached_hubspot_gives_its_shared_slot_back(
+    redis_server: RedisServer,
+) -> None:
+    first, second = [
+        await connect_shared_pacer(redis_server.url, token=TOKEN, rate=BUDGET) for _ in range(2)
+    ]
+    try:
+        slots = [await first.acquire() for _ in range(BUDGET.requests)]
+        first.release(slots[0])  # a refused connection: HubSpot never counted it
+        second.release(await asyncio.wait_for(second.acquire(), timeout=0.5))
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+def test_parallel_jobs_with_one_shared_budget_meet_no_429_and_write_every_record(
+    redis_server: RedisServer, hubspot_fake_factory: Callable[..., RunningFake], tmp_path: Path
+) -> None:
+    fake = hubspot_fake_factory(rate_limit=(5, 1.0))
+    jobs = []
+    for job in range(3):
+        source = tmp_path / f"job{job}.jsonl"
+        source.write_text("".join(json.dumps(row) + "\n" for row in rows(f"J{job}", 600)))
+        jobs.append(
+            subprocess.Popen(  # noqa: S603 - our own command line
+                [POSTAL_MAIL, "upsert", str(source), "--id-property", "external_id"]
+                + ["--base-url", fake.base_url, "--rate-limit", "5/1", "--json"],
+                env={"HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_SHARED_BUDGET": redis_server.url},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    summaries = []
+    for process in jobs:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        summaries.append(json.loads(out))
+    # Each job alone would send its six requests at once: 18 against a budget of 5.
+    assert [s["rate_limited"] for s in summaries] == [0, 0, 0]
+    assert sum(s["created"] for s in summaries) == 1_800
+    assert len(fake.app.records()) == 1_800
