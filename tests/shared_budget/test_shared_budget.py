@@ -58,6 +58,18 @@ asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3])))
 """
 
 
+def upsert_argv(source: Path, fake: RunningFake) -> list[str]:
+    return [
+        POSTAL_MAIL,
+        "upsert",
+        str(source),
+        "--id-property",
+        "external_id",
+        "--base-url",
+        fake.base_url,
+    ]
+
+
 def most_in_any_window(times: list[float], window_s: float) -> int:
     times = sorted(times)
     return max(sum(1 for u in times if t <= u < t + window_s) for t in times)
@@ -152,8 +164,7 @@ def test_redis_unreachable_at_start_stops_the_run_with_exit_2_before_anything_is
     source.write_text(json.dumps({"external_id": "PM-1", "hs_postal_mail_body": "a"}) + "\n")
     url = f"redis://:hunter2-redis-pass@127.0.0.1:{_free_port()}/0"
     done = subprocess.run(  # noqa: S603 - our own command line
-        [POSTAL_MAIL, "upsert", str(source), "--id-property", "external_id"]
-        + ["--base-url", hubspot_fake.base_url],
+        upsert_argv(source, hubspot_fake),
         env={"HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_SHARED_BUDGET": url, "PATH": ""},
         capture_output=True,
         text=True,
@@ -327,8 +338,7 @@ def test_parallel_jobs_with_one_shared_budget_meet_no_429_and_write_every_record
         source.write_text("".join(json.dumps(row) + "\n" for row in rows(f"J{job}", 600)))
         jobs.append(
             subprocess.Popen(  # noqa: S603 - our own command line
-                [POSTAL_MAIL, "upsert", str(source), "--id-property", "external_id"]
-                + ["--base-url", fake.base_url, "--rate-limit", "5/1", "--json"],
+                [*upsert_argv(source, fake), "--rate-limit", "5/1", "--json"],
                 env={"HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_SHARED_BUDGET": redis_server.url},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
