@@ -178,7 +178,7 @@ class SharedAsyncPacer(AsyncPacer):
         self._redis_turn = asyncio.Lock()  # one waiter of this run talks to Redis at a time
         self._run_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._serial = itertools.count()
-        self._members: dict[Slot, tuple[str, float]] = {}  # slot: its member, when it started
+        self._members: dict[Slot, str] = {}  # each attempt's member in the shared window
         self._next_heartbeat = float("-inf")
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -205,7 +205,7 @@ class SharedAsyncPacer(AsyncPacer):
             self._members[slot] = member
         return slot
 
-    async def _draw(self) -> tuple[str, float] | None:
+    async def _draw(self) -> str | None:
         """Take a slot in the shared window, sleeping until the soonest one frees."""
         while self.fallback_reason is None:
             member = f"{self._run_id}:{next(self._serial)}"
@@ -220,7 +220,7 @@ class SharedAsyncPacer(AsyncPacer):
                 self._fall_back(exc)
                 return None
             if int(taken):
-                return member, now
+                return member
             await self._sleep(max(float(frees) - self._wall(), MIN_WAIT_S))
         return None
 
@@ -266,10 +266,9 @@ class SharedAsyncPacer(AsyncPacer):
     def settle(self, slot: Slot, info: RateLimitInfo | None, *, refused: bool = False) -> None:
         """As the local pacer, and the shared slot held until HubSpot has surely forgotten it."""
         super().settle(slot, info, refused=refused)
-        entry = self._members.pop(slot, None)
-        if entry is None or self.fallback_reason is not None:
+        member = self._members.pop(slot, None)
+        if member is None or self.fallback_reason is not None:
             return
-        member, _ = entry
         now = self._wall()
         window = self.budget.window
         if refused:
@@ -287,9 +286,9 @@ class SharedAsyncPacer(AsyncPacer):
     def release(self, slot: Slot) -> None:
         """The attempt never reached HubSpot's counter: its shared slot is free again too."""
         super().release(slot)
-        entry = self._members.pop(slot, None)
-        if entry is not None and self.fallback_reason is None:
-            self._in_background(self._client.zrem(self._window_key, entry[0]))
+        member = self._members.pop(slot, None)
+        if member is not None and self.fallback_reason is None:
+            self._in_background(self._client.zrem(self._window_key, member))
 
     async def aclose(self) -> None:
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -9,7 +9,7 @@ import logging
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +27,9 @@ from hubspot_postal_mail._shared_budget import (
     connect_shared_pacer,
 )
 from hubspot_postal_mail.fake._server import RunningFake
+from tests.cli.conftest import POSTAL_MAIL, upsert_args
 
 TOKEN = "pat-na1-5ba4ed00-b0d9-4e7a-9d1b-5ba4edb0d9e7"
-POSTAL_MAIL = str(Path(sys.executable).with_name("postal-mail"))
 BUDGET = RateLimit(10, 1.0)
 SKEW_S = 0.05  # a slot is stamped before its acquire returns: read windows a little short
 
@@ -75,6 +75,24 @@ def most_in_any_window(times: list[float], window_s: float) -> int:
     return max(sum(1 for u in times if t <= u < t + window_s) for t in times)
 
 
+Runs = Callable[[int], Awaitable[list[SharedAsyncPacer]]]
+
+
+@pytest.fixture
+async def runs(redis_server: RedisServer) -> AsyncIterator[Runs]:
+    """``await runs(n)``: n runs' pacers on the test's Redis, one token; all closed after."""
+    opened: list[SharedAsyncPacer] = []
+
+    async def connect(n: int) -> list[SharedAsyncPacer]:
+        for _ in range(n):
+            opened.append(await connect_shared_pacer(redis_server.url, token=TOKEN, rate=BUDGET))
+        return opened[-n:]
+
+    yield connect
+    for pacer in opened:
+        await pacer.aclose()
+
+
 @pytest.fixture
 def workers() -> Iterator[Callable[..., subprocess.Popen[str]]]:
     """Start worker processes; every one still running is killed when the test ends."""
@@ -113,10 +131,8 @@ def test_runs_in_separate_processes_draw_from_one_window(
     assert len(times) >= 2 * BUDGET.requests  # and the budget was used, window after window
 
 
-async def test_pacers_in_one_process_share_the_window_too(redis_server: RedisServer) -> None:
-    pacers = [
-        await connect_shared_pacer(redis_server.url, token=TOKEN, rate=BUDGET) for _ in range(3)
-    ]
+async def test_pacers_in_one_process_share_the_window_too(runs: Runs) -> None:
+    pacers = await runs(3)
     times: list[float] = []
 
     async def worker(pacer: SharedAsyncPacer) -> None:
@@ -126,11 +142,7 @@ async def test_pacers_in_one_process_share_the_window_too(redis_server: RedisSer
             times.append(time.time())
             pacer.settle(slot, None)  # held locally for a window, as a timed-out attempt is
 
-    try:
-        await asyncio.gather(*(worker(p) for p in pacers for _ in range(3)))
-    finally:
-        for pacer in pacers:
-            await pacer.aclose()
+    await asyncio.gather(*(worker(p) for p in pacers for _ in range(3)))
     assert most_in_any_window(times, BUDGET.seconds - SKEW_S) <= BUDGET.requests
     assert len(times) >= 2 * BUDGET.requests
 
@@ -164,7 +176,7 @@ def test_redis_unreachable_at_start_stops_the_run_with_exit_2_before_anything_is
     source.write_text(json.dumps({"external_id": "PM-1", "hs_postal_mail_body": "a"}) + "\n")
     url = f"redis://:hunter2-redis-pass@127.0.0.1:{_free_port()}/0"
     done = subprocess.run(  # noqa: S603 - our own command line
-        upsert_argv(source, hubspot_fake),
+        [POSTAL_MAIL, *upsert_args(source, hubspot_fake)],
         env={"HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_SHARED_BUDGET": url, "PATH": ""},
         capture_output=True,
         text=True,
@@ -238,94 +250,63 @@ async def test_after_losing_redis_the_run_paces_itself_at_a_quarter_of_the_budge
         await pacer.aclose()
 
 
-async def test_a_429_fills_the_shared_window_so_every_run_waits(redis_server: RedisServer) -> None:
-    told, other = [
-        await connect_shared_pacer(redis_server.url, token=TOKEN, rate=BUDGET) for _ in range(2)
-    ]
-    try:
-        slot = await told.acquire()
-        told.settle(slot, RateLimitInfo(remaining=0), refused=True)
-        await asyncio.sleep(0.1)  # the fill is sent in the background
-        held = await other._client.zcard(f"{KEY_PREFIX}:{other.key}")
-        assert held == BUDGET.requests
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(other.acquire(), timeout=0.5)
-    finally:
-        await told.aclose()
-        await other.aclose()
+async def test_a_429_fills_the_shared_window_so_every_run_waits(runs: Runs) -> None:
+    told, other = await runs(2)
+    slot = await told.acquire()
+    told.settle(slot, RateLimitInfo(remaining=0), refused=True)
+    await asyncio.sleep(0.1)  # the fill is sent in the background
+    held = await other._client.zcard(f"{KEY_PREFIX}:{other.key}")
+    assert held == BUDGET.requests
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(other.acquire(), timeout=0.5)
 
 
 async def test_a_lower_max_from_hubspot_tightens_what_a_run_takes_from_the_shared_window(
-    redis_server: RedisServer,
+    runs: Runs,
 ) -> None:
-    told, other = [
-        await connect_shared_pacer(redis_server.url, token=TOKEN, rate=BUDGET) for _ in range(2)
-    ]
-    try:
-        slot = await told.acquire()
-        told.settle(slot, RateLimitInfo(max=5, remaining=4, interval_s=1.0))
-        for _ in range(4):
-            other.settle(await other.acquire(), RateLimitInfo())
-        await asyncio.sleep(0.1)  # the answers are told to Redis in the background
-        # Five slots held: the run that HubSpot told "5" waits; the other may take its sixth.
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(told.acquire(), timeout=0.5)
-        other.release(await asyncio.wait_for(other.acquire(), timeout=0.5))
-    finally:
-        await told.aclose()
-        await other.aclose()
+    told, other = await runs(2)
+    slot = await told.acquire()
+    told.settle(slot, RateLimitInfo(max=5, remaining=4, interval_s=1.0))
+    for _ in range(4):
+        other.settle(await other.acquire(), RateLimitInfo())
+    await asyncio.sleep(0.1)  # the answers are told to Redis in the background
+    # Five slots held: the run that HubSpot told "5" waits; the other may take its sixth.
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(told.acquire(), timeout=0.5)
+    other.release(await asyncio.wait_for(other.acquire(), timeout=0.5))
 
 
 async def test_the_budget_key_is_a_hash_of_the_token_and_redis_never_sees_the_token(
-    redis_server: RedisServer,
+    runs: Runs,
 ) -> None:
     assert budget_key(TOKEN) == budget_key(TOKEN)
     assert budget_key(TOKEN) != budget_key(TOKEN + "x")
-    pacer = await connect_shared_pacer(redis_server.url, token=TOKEN, rate=BUDGET)
-    try:
-        pacer.release(await pacer.acquire())
-        keys = [key.decode() for key in await pacer._client.keys("*")]
-    finally:
-        await pacer.aclose()
+    (pacer,) = await runs(1)
+    pacer.release(await pacer.acquire())
+    keys = [k if isinstance(k, str) else k.decode() for k in await pacer._client.keys("*")]
     assert f"{KEY_PREFIX}:{budget_key(TOKEN)}" in keys
     assert not any(TOKEN in key or TOKEN.split("-")[-1] in key for key in keys)
 
 
-async def test_a_slot_is_held_a_window_after_its_answer_not_after_its_start(
-    redis_server: RedisServer,
-) -> None:
+async def test_a_slot_is_held_a_window_after_its_answer_not_after_its_start(runs: Runs) -> None:
     # HubSpot may count a request as late as its answer: a slot freed a window after the
     # start would let the next window's request in while this one is still counted.
-    sender, waiter = [
-        await connect_shared_pacer(redis_server.url, token=TOKEN, rate=BUDGET) for _ in range(2)
-    ]
-    try:
-        slots = [await sender.acquire() for _ in range(BUDGET.requests)]
-        await asyncio.sleep(0.4)  # a slow answer
-        answered = time.time()
-        for slot in slots:
-            sender.settle(slot, RateLimitInfo())
-        await asyncio.wait_for(waiter.acquire(), timeout=10)
-        admitted = time.time()
-    finally:
-        await sender.aclose()
-        await waiter.aclose()
+    sender, waiter = await runs(2)
+    slots = [await sender.acquire() for _ in range(BUDGET.requests)]
+    await asyncio.sleep(0.4)  # a slow answer
+    answered = time.time()
+    for slot in slots:
+        sender.settle(slot, RateLimitInfo())
+    await asyncio.wait_for(waiter.acquire(), timeout=10)
+    admitted = time.time()
     assert admitted >= answered + BUDGET.seconds - SKEW_S
 
 
-async def test_an_attempt_that_never_reached_hubspot_gives_its_shared_slot_back(
-    redis_server: RedisServer,
-) -> None:
-    first, second = [
-        await connect_shared_pacer(redis_server.url, token=TOKEN, rate=BUDGET) for _ in range(2)
-    ]
-    try:
-        slots = [await first.acquire() for _ in range(BUDGET.requests)]
-        first.release(slots[0])  # a refused connection: HubSpot never counted it
-        second.release(await asyncio.wait_for(second.acquire(), timeout=0.5))
-    finally:
-        await first.aclose()
-        await second.aclose()
+async def test_an_attempt_that_never_reached_hubspot_gives_its_shared_slot_back(runs: Runs) -> None:
+    first, second = await runs(2)
+    slots = [await first.acquire() for _ in range(BUDGET.requests)]
+    first.release(slots[0])  # a refused connection: HubSpot never counted it
+    second.release(await asyncio.wait_for(second.acquire(), timeout=0.5))
 
 
 def test_parallel_jobs_with_one_shared_budget_meet_no_429_and_write_every_record(
@@ -338,7 +319,7 @@ def test_parallel_jobs_with_one_shared_budget_meet_no_429_and_write_every_record
         source.write_text("".join(json.dumps(row) + "\n" for row in rows(f"J{job}", 600)))
         jobs.append(
             subprocess.Popen(  # noqa: S603 - our own command line
-                [*upsert_argv(source, fake), "--rate-limit", "5/1", "--json"],
+                [POSTAL_MAIL, *upsert_args(source, fake), "--rate-limit", "5/1", "--json"],
                 env={"HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_SHARED_BUDGET": redis_server.url},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
