@@ -338,3 +338,18 @@ def test_parallel_jobs_with_one_shared_budget_stay_within_it_and_write_every_rec
     assert sum(s["rate_limited"] for s in summaries) <= 1
     assert sum(s["created"] for s in summaries) == 1_800
     assert len(fake.app.records()) == 1_800
+
+
+def test_the_benchmark_counts_every_record_and_request_of_both_modes(
+    redis_server: RedisServer,  # only for its check that redis-server is installed
+) -> None:
+    from benchmarks import shared_budget_run
+
+    data = shared_budget_run.measure(300, limit=5, window=1.0, latency=0.0)
+    alone, shared = data["rows"]
+    assert (alone["shared"], shared["shared"]) == (False, True)
+    for row in (alone, shared):
+        assert row["records"] == 4 * 300
+        assert row["lost"] == row["failed"] == 0
+        assert row["requests"] == 4 * 3 + row["rate_limited"]
+    assert alone["rate_limited"] > shared["rate_limited"]
