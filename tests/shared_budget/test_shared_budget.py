@@ -58,18 +58,6 @@ asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3])))
 """
 
 
-def upsert_argv(source: Path, fake: RunningFake) -> list[str]:
-    return [
-        POSTAL_MAIL,
-        "upsert",
-        str(source),
-        "--id-property",
-        "external_id",
-        "--base-url",
-        fake.base_url,
-    ]
-
-
 def most_in_any_window(times: list[float], window_s: float) -> int:
     times = sorted(times)
     return max(sum(1 for u in times if t <= u < t + window_s) for t in times)
