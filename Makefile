@@ -7,7 +7,7 @@ RUN := $(UV) run --locked --quiet
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help sync test lint typecheck check-generated generate pytest contract-tests \
-        spec-diff update-spec demo bench bench-inputs clean prism
+        spec-diff update-spec demo bench bench-inputs clean prism redis
 
 help:
 	@echo "make demo             upsert examples/ into a fake HubSpot started in-process, twice, with progress"
@@ -46,7 +46,7 @@ generate: sync
 check-generated: sync
 	$(RUN) python -m scripts.generate check
 
-pytest: sync prism
+pytest: sync prism redis
 	$(RUN) pytest $(PYTEST_ARGS)
 
 # Prism, the independent mock server the contract suite runs the client against, pinned in
@@ -72,12 +72,29 @@ $(PRISM): $(PRISM_PINS)
 	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
 	touch $@
 
+# redis-server, for the shared-budget tests and benchmark (each starts its own on a free
+# loopback port). Installed with apt-get where it is missing and apt-get can run (as root);
+# otherwise those tests skip and say how, except in CI, where a missing redis-server fails them.
+redis:
+	@if command -v redis-server >/dev/null 2>&1; then \
+		:; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get install -y -qq redis-server >/dev/null 2>&1 || \
+		 (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null)) || \
+		{ [ "$$CI" != "true" ] || exit 1; echo "could not install redis-server: its tests will skip."; }; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "redis-server is needed in CI for the shared-budget tests (apt-get install redis-server)" >&2; exit 1; \
+	else \
+		echo "redis-server not found: the shared-budget tests will skip."; \
+		echo "Install it (e.g. 'sudo apt-get install redis-server'), then run 'make redis'."; \
+	fi
+
 # The benchmarks get an environment of their own, with the bench group (hubspot-api-client,
 # matplotlib): `uv sync` for the other targets removes packages outside the default groups,
 # which would pull them from under a running benchmark. BENCH_ARGS: e.g. --only memory, --quick.
 BENCH_ENV := $(TOOLS)/bench-venv
 
-bench: sync
+bench: sync redis
 	UV_PROJECT_ENVIRONMENT=$(BENCH_ENV) $(UV) sync --locked --quiet --all-extras --group bench
 	UV_PROJECT_ENVIRONMENT=$(BENCH_ENV) $(UV) run --locked --quiet --group bench --no-sync \
 		python -m benchmarks $(BENCH_ARGS)

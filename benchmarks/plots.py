@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-from benchmarks.report import MAX_CPU_RATIO, MAX_PEAK_MB, MIN_PACING, Results
+from benchmarks.report import MAX_CPU_RATIO, MAX_PEAK_MB, MIN_PACING, MIN_SHARED_SHARE, Results
 
 _DPI = 110
 
@@ -94,9 +94,32 @@ def workflow(data: Results, path: Path) -> None:
     _save(fig, path)
 
 
+def shared_budget(data: Results, path: Path) -> None:
+    section = data["shared_budget"]
+    rows = section["rows"]
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    width = 0.38
+    xs = range(len(rows))
+    share = [r["share_of_budget"] for r in rows]
+    errors = [r["rate_limited_pct"] / 100 for r in rows]
+    ax.bar([x - width / 2 for x in xs], share, width, label="share of budget")
+    ax.bar([x + width / 2 for x in xs], errors, width, label="429s / requests")
+    ax.axhline(MIN_SHARED_SHARE, color="grey", linestyle="--", linewidth=1)
+    for x, r in zip(xs, rows, strict=True):
+        ax.text(x, 1.02, f"lost: {r['lost']}", ha="center", fontsize=8)
+    ax.set_xticks(list(xs), [r["mode"] for r in rows])
+    ax.set_ylim(0, 1.15)
+    ax.set_title(
+        f"{section['processes']} jobs, {section['limit']} requests / {section['window_s']:g} s"
+    )
+    ax.legend(loc="center right", fontsize=8)
+    _save(fig, path)
+
+
 PLOTS = {
     "client_cost": client_cost,
     "pacing": pacing,
     "memory": memory,
     "workflow": workflow,
+    "shared_budget": shared_budget,
 }

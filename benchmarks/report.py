@@ -19,6 +19,9 @@ MIN_OFFICIAL_RATIO = 5.0  # the official client's CPU per batch over ours
 MIN_PACING = 0.95  # fraction of the budget's ceiling, without faults
 MAX_PEAK_MB = 150.0  # peak RSS at 1M records
 MAX_GROWTH = 1.10  # peak RSS at the largest size over the smallest: "flat"
+# The goals of issue 13 (four jobs with one shared budget).
+MIN_SHARED_SHARE = 0.90  # combined share of the budget used
+MAX_SHARED_429_PCT = 1.0  # 429s, in % of all requests
 
 README_START = "<!-- benchmarks:summary:start -->"
 README_END = "<!-- benchmarks:summary:end -->"
@@ -118,6 +121,45 @@ def pacing_md(data: Results) -> str:
             "lrrrrrrrrrr",
         )
         + _load_note(data, "pacing")
+    )
+
+
+def shared_budget_md(data: Results) -> str:
+    section = data["shared_budget"]
+    rows = [
+        [
+            row["mode"],
+            f"{row['share_of_budget']:.3f}",
+            f"{row['rate_share']:.3f}",
+            str(row["requests"]),
+            f"{row['rate_limited']} ({row['rate_limited_pct']:.1f} %)",
+            str(row["lost"]),
+            f"{row['span_s']:.1f}",
+            f"{row['wall_s']:.1f}",
+        ]
+        for row in section["rows"]
+    ]
+    return (
+        "# Four jobs on one app, with and without a shared budget\n\n"
+        f"Run by `benchmarks/shared_budget_run.py`: {section['processes']} `postal-mail upsert` "
+        f"processes at once, each with its own {section['records_per_process']:,} records and "
+        f"told the budget (`--rate-limit {section['limit']}/{section['window_s']:g}`), against "
+        "one fake HubSpot in a child process that holds their token to "
+        f"{section['limit']} requests per {section['window_s']:g} s rolling window, "
+        f"{section['latency_s'] * 1000:.0f} ms per answer; then the same with "
+        "`--shared-budget` naming one `redis-server` on 127.0.0.1. "
+        "*share of budget*: the least time any client could take for all the requests (every "
+        "window full from the start) over the time the four took, first start to last end. "
+        "*rate*: requests the fake counted per second over the budget's rate (flatters: the "
+        "first window's burst comes free). *lost*: input records whose id the fake does not "
+        "hold with the value sent. *wall*: launch to the last exit, interpreter start-up "
+        "included.\n\n"
+        + table(
+            ["mode", "share of budget", "rate", "requests", "429s", "lost", "span s", "wall s"],
+            rows,
+            "lrrrrrrr",
+        )
+        + _load_note(data, "shared_budget")
     )
 
 
@@ -233,6 +275,27 @@ def goals(data: Results) -> list[Goal]:
                     f"pacing, {row['name']}: zero records lost", str(row["lost"]), row["lost"] == 0
                 )
             )
+    if "shared_budget" in data:
+        for row in data["shared_budget"]["rows"]:
+            if not row["shared"]:
+                continue
+            found += [
+                Goal(
+                    f"four jobs, shared budget: combined share at least {MIN_SHARED_SHARE}",
+                    f"{row['share_of_budget']:.3f}",
+                    row["share_of_budget"] >= MIN_SHARED_SHARE,
+                ),
+                Goal(
+                    f"four jobs, shared budget: 429s at most {MAX_SHARED_429_PCT:g} % of requests",
+                    f"{row['rate_limited_pct']:.2f} %",
+                    row["rate_limited_pct"] <= MAX_SHARED_429_PCT,
+                ),
+                Goal(
+                    "four jobs, shared budget: zero records lost",
+                    str(row["lost"]),
+                    row["lost"] == 0,
+                ),
+            ]
     if "memory" in data:
         rows_m = data["memory"]["rows"]
         largest = max(rows_m, key=lambda r: r["records"])
@@ -279,7 +342,10 @@ def summary_md(data: Results) -> str:
         f"Measured {meta.get('date', '?')} on {meta.get('cpus', '?')} cores, Python "
         f"{meta.get('python', '?')}, by `make bench`. Details: "
         "[client cost](client_cost.md), [pacing](pacing.md), [memory](memory.md), "
-        "[workflow](workflow.md).\n\n" + headline(data) + "\n## Goals\n\n" + summary_table(data)
+        "[workflow](workflow.md), [shared budget](shared_budget.md).\n\n"
+        + headline(data)
+        + "\n## Goals\n\n"
+        + summary_table(data)
     )
 
 

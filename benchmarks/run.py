@@ -19,13 +19,13 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from benchmarks import client_cost, memory, pacing, report, workflow
+from benchmarks import client_cost, memory, pacing, report, shared_budget_run, workflow
 from benchmarks.echo_server import ROOT, running_echo_server
 from benchmarks.records import batches
 
 RESULTS = Path(__file__).resolve().parent / "results"
 README = ROOT / "README.md"
-SECTIONS = ("client_cost", "pacing", "memory", "workflow")
+SECTIONS = ("client_cost", "pacing", "memory", "workflow", "shared_budget")
 ECHO_SERVER = (
     "`benchmarks/echo_server.py`, raw asyncio on 127.0.0.1 in its own process, a valid 200 "
     "body built from each request, no records kept, no rate limit"
@@ -99,17 +99,33 @@ def run_workflow(quick: bool) -> dict[str, Any]:
     return {"rows": [asdict(r) for r in workflow.measure(stages, progress)]}
 
 
+def run_shared_budget(quick: bool) -> dict[str, Any]:
+    # HubSpot's own window (100 per 10 s), 0.5 s answers; quick: 2 s windows, few records.
+    if quick:
+        data = shared_budget_run.measure(2_500, window=2.0, latency=0.1)
+    else:
+        data = shared_budget_run.measure(25_000, window=10.0, latency=0.5)
+    for row in data["rows"]:
+        _say(
+            f"  {row['mode']}: share {row['share_of_budget']:.3f}, "
+            f"429s {row['rate_limited']}, lost {row['lost']}"
+        )
+    return data
+
+
 RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "client_cost": run_client_cost,
     "pacing": run_pacing,
     "memory": run_memory,
     "workflow": run_workflow,
+    "shared_budget": run_shared_budget,
 }
 RENDER: dict[str, Callable[[report.Results], str]] = {
     "client_cost": report.client_cost_md,
     "pacing": report.pacing_md,
     "memory": report.memory_md,
     "workflow": report.workflow_md,
+    "shared_budget": report.shared_budget_md,
 }
 
 

@@ -36,7 +36,7 @@ from ._client import client_with_transport
 from ._concurrency import Concurrency
 from ._config import redact_logs, resolve_base_url, resolve_token
 from ._incremental import Incremental
-from ._pacing import AsyncPacer, PacerClosed, RequestBudget
+from ._pacing import AsyncPacer, PacerClosed, build_pacer
 from ._readers import records_from
 from ._records import InvalidRecord, normalise
 from ._report import (
@@ -456,10 +456,9 @@ async def aupsert_all(
     secret = resolve_token(settings.token)
     url = resolve_base_url(settings.base_url)
     report = UpsertReport()
-    budget = RequestBudget(settings.rate_limit)
-    pacer = AsyncPacer(budget)
+    pacer = await build_pacer(settings.rate_limit, secret, settings.shared_budget)
     concurrency = Concurrency(
-        budget, None if settings.concurrency == "auto" else settings.concurrency
+        pacer.budget, None if settings.concurrency == "auto" else settings.concurrency
     )
     failures, seconds = settings.unreachable_after
     reachability = Reachability(failures, seconds)
@@ -510,6 +509,9 @@ async def aupsert_all(
             writer.close()
             if store is not None:
                 store.close()
+            if (aclose := getattr(pacer, "aclose", None)) is not None:
+                await aclose()  # a shared budget's connection
+    report.shared_budget_fallback = getattr(pacer, "fallback_reason", None)
     return report.finish()
 
 

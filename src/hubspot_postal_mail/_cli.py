@@ -195,6 +195,13 @@ Exit status:
     "lowered at once if HubSpot's headers say less.",
 )
 @click.option(
+    "--shared-budget",
+    envvar="HUBSPOT_SHARED_BUDGET",
+    metavar="URL",
+    help="redis://host:port/db: every run naming the same Redis (and token) draws from one "
+    "budget, across processes and machines. Default: $HUBSPOT_SHARED_BUDGET, else none.",
+)
+@click.option(
     "--dry-run",
     is_flag=True,
     help="Read, validate and batch the input; send nothing. The report says what would be sent.",
@@ -253,6 +260,7 @@ def upsert(
     full: bool,
     concurrency: int | Literal["auto"],
     rate_limit: RateLimit | None,
+    shared_budget: str | None,
     dry_run: bool,
     as_json: bool,
     input_format: str | None,
@@ -302,7 +310,10 @@ def upsert(
             full=full,
             concurrency=concurrency,
             **({} if rate_limit is None else {"rate_limit": rate_limit}),
+            shared_budget=shared_budget or None,
             dry_run=dry_run,
+            empty=empty,
+            assume_timezone=assume_timezone,
         )
         options = UpsertOptions(input=input_path, settings=settings, reading=reading)
         result = Upsert(options, err=err).execute()

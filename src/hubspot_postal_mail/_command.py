@@ -374,6 +374,11 @@ class Upsert:
 
     def _say(self, report: UpsertReport, summary: dict[str, Any]) -> None:
         self._say_failures(report)
+        if report.shared_budget_fallback:
+            self.err.print(
+                Text(f"shared budget: {report.shared_budget_fallback}", style="yellow"),
+                soft_wrap=True,
+            )
         if report.stopped is not None:
             self.err.print(
                 Text(f"stopped early: {visible(report.stopped)}", style="bold red"),

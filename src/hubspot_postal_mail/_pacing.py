@@ -30,6 +30,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from ._config import Secret
+from ._exceptions import ConfigError
 from ._rate_limits import DEFAULT_RATE_LIMIT, RateLimit, RateLimitInfo
 
 Clock = Callable[[], float]
@@ -279,3 +281,16 @@ class AsyncPacer:
 
     def block_for(self, seconds: float) -> None:
         self.budget.block_until(self._clock() + seconds)
+
+
+async def build_pacer(rate: RateLimit, token: Secret, shared_budget: str | None) -> AsyncPacer:
+    """The run's own budget, or one drawn from a shared window in Redis (ConfigError if not)."""
+    if not shared_budget:
+        return AsyncPacer(RequestBudget(rate))
+    try:
+        from ._shared_budget import connect_shared_pacer
+    except ImportError:
+        raise ConfigError(
+            "a shared budget needs the redis extra: pip install 'hubspot-postal-mail[redis]'"
+        ) from None
+    return await connect_shared_pacer(shared_budget, token=token, rate=rate)

@@ -137,6 +137,7 @@ class UpsertReport(Counts):
     elapsed_s: float = 0.0
     stopped: str | None = None  # why the run stopped early, in words, if it did
     stop_reason: StopReason | None = None
+    shared_budget_fallback: str | None = None  # why a shared budget was left for the local one
     failures: list[RecordResult] = field(default_factory=list, repr=False)
     listener: Callable[[], None] | None = field(default=None, repr=False, compare=False)
     _started: float = field(default_factory=time.monotonic, repr=False, compare=False)
@@ -202,6 +203,7 @@ class UpsertReport(Counts):
             "elapsed_s": round(self.elapsed_s, 3),
             "stopped": self.stopped,
             "stop_reason": None if self.stop_reason is None else str(self.stop_reason),
+            "shared_budget_fallback": self.shared_budget_fallback,
         }
 
 

@@ -46,6 +46,8 @@ class UpsertSettings:
     a rerun after a stop or a crash sends only what was not confirmed. ``checkpoint`` is the
     old name of the same setting.
     ``full``: with a state, send every record anyway (and refresh the state).
+    ``shared_budget``: a Redis URL; every run naming it (with the same token) draws from one
+    budget, HubSpot's or ``rate_limit``.
     ``report``: a path, a text stream or a callable that gets one entry per record.
     ``transport``: the innermost httpx transport (tests, proxies); retries and pacing wrap it.
     ``dry_run``: read, validate and batch as a run would; send nothing.
@@ -65,6 +67,7 @@ class UpsertSettings:
     attempt_deadline: float = DEFAULT_ATTEMPT_DEADLINE_S
     unreachable_after: tuple[int, float] = DEFAULT_UNREACHABLE_AFTER
     state: Path | None = None
+    shared_budget: str | None = None
     full: bool = False
     checkpoint: Path | None = field(default=None, repr=False)  # the old name of ``state``
     rules: ValueRules = field(init=False, repr=False, compare=False)  # from empty, assume_timezone

@@ -81,3 +81,33 @@ def test_readme_block_is_replaced_between_its_markers_only() -> None:
     assert "old" not in updated
     assert "benchmarks/results/SUMMARY.md" in updated
     assert report.replace_block("no markers here\n", "x") == "no markers here\n"
+
+
+def _shared(share: float, rate_limited_pct: float, lost: int) -> report.Results:
+    row = {
+        "mode": "shared budget (Redis)",
+        "shared": True,
+        "share_of_budget": share,
+        "rate_share": share,
+        "requests": 1000,
+        "rate_limited": int(rate_limited_pct * 10),
+        "rate_limited_pct": rate_limited_pct,
+        "lost": lost,
+        "span_s": 98.0,
+        "wall_s": 101.0,
+    }
+    alone = {**row, "mode": "independent jobs", "shared": False, "rate_limited_pct": 30.0}
+    section = {"processes": 4, "records_per_process": 25_000, "limit": 100, "window_s": 10.0}
+    return {"shared_budget": {**section, "latency_s": 0.5, "rows": [alone, row]}}
+
+
+def test_shared_budget_goals_read_only_the_shared_row() -> None:
+    goals = report.goals(_shared(0.93, 0.0, 0))
+    assert len(goals) == 3
+    assert all(goal.met for goal in goals)
+    missed = {goal.goal for goal in report.goals(_shared(0.85, 2.0, 3)) if not goal.met}
+    assert len(missed) == 3
+    assert any("combined share at least 0.9" in goal for goal in missed)
+    text = report.shared_budget_md(_shared(0.93, 0.0, 0))
+    assert text.count("\n| ") == 2 + 2
+    assert "| shared budget (Redis) | 0.930 |" in text
