@@ -45,11 +45,24 @@ class StepFailed(Exception):
 
 
 def run_contract_tests() -> None:
-    """The contract suite against the freshly written pin and client, in a fresh interpreter."""
+    """The contract suite against the freshly written pin and client, in a fresh interpreter.
+
+    The project's own ``generated_client/`` and ``src/`` go first on the import path, so the
+    suite checks the client just generated here even where the environment's installs point
+    at another checkout (a copy of the project, a scratch clone sharing a virtualenv).
+    """
     command = [sys.executable, "-m", "pytest", "contract_tests", "-q", "-p", "no:cacheprovider"]
-    result = subprocess.run(command, cwd=paths.ROOT, check=False)  # noqa: S603
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(project_import_path())}
+    result = subprocess.run(command, cwd=paths.ROOT, env=env, check=False)  # noqa: S603
     if result.returncode != 0:
         raise StepFailed(f"pytest exit status {result.returncode}")
+
+
+def project_import_path() -> list[str]:
+    """This project's client, runtime and root, then whatever PYTHONPATH already held."""
+    inherited = os.environ.get("PYTHONPATH")
+    first = [str(paths.GENERATED), str(paths.ROOT / "src"), str(paths.ROOT)]
+    return [*first, *([inherited] if inherited else [])]
 
 
 def regenerate() -> None:

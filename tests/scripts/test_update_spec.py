@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -116,14 +120,33 @@ def test_accepted_breaking_update_lands_and_says_so(project: Path) -> None:
     assert "Breaking changes accepted" in paths.CHANGES.read_text("utf-8")
 
 
-def test_move_to_the_dated_path_regenerates(project: Path) -> None:
-    """The names overlay follows the operation to its new path, so generation still works."""
-    source = _upstream(project, _move_to_dated_path)
-    status = update_spec.update(str(source), accept_breaking=True, contract_tests_step=_passes)
-    assert status == update_spec.EXIT_OK
-    module = project / "generated_client/hubspot_postal_mail_client/api/batch/batch_upsert.py"
+def test_move_to_the_dated_path_passes_the_contract_suite_in_a_copy_of_the_project(
+    whole_project: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The date-versioned move, for real: regenerate, then the contract suite on the copy.
+
+    The suite runs with the real step (a fresh interpreter whose imports come from the copy), on
+    a quick Hypothesis profile; the runtime in the copy must then read the new path from the pin.
+    """
+    monkeypatch.setenv("HYPOTHESIS_PROFILE", "smoke")
+    source = _upstream(whole_project, _move_to_dated_path)
+    status = update_spec.update(str(source), accept_breaking=True)
+    out = capfd.readouterr().out
+    assert status == update_spec.EXIT_OK, out
+    assert re.search(r"\b\d+ passed\b", out), "the contract suite ran"
+    assert " failed" not in out
+    module = whole_project / "generated_client/hubspot_postal_mail_client/api/batch/batch_upsert.py"
     assert NEW_PATH in module.read_text("utf-8")
     assert generate.check() == []
+    runtime_path = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", "import hubspot_postal_mail as h; print(h.UPSERT_PATH)"],
+        cwd=whole_project,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(update_spec.project_import_path())},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert runtime_path == NEW_PATH
 
 
 def test_failing_contract_tests_restore_every_file(
