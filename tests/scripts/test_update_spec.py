@@ -138,7 +138,7 @@ def test_move_to_the_dated_path_passes_the_contract_suite_in_a_copy_of_the_proje
     module = whole_project / "generated_client/hubspot_postal_mail_client/api/batch/batch_upsert.py"
     assert NEW_PATH in module.read_text("utf-8")
     assert generate.check() == []
-    runtime_path = subprocess.run(  # noqa: S603
+    runtime_path = subprocess.run(
         [sys.executable, "-c", "import hubspot_postal_mail as h; print(h.UPSERT_PATH)"],
         cwd=whole_project,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(update_spec.project_import_path())},
