@@ -88,6 +88,15 @@ def generate_into(destination: Path) -> None:
     # Ship the pinned contract (not the overlaid one) with the client, so that vendored copies
     # and the fake server validate against exactly what the client was generated from.
     shutil.copyfile(paths.PIN, destination / paths.SHIPPED_SPEC)
+    (destination / paths.PIN_MODULE).write_text(pin_module(_sha256(paths.PIN)), encoding="utf-8")
+
+
+def pin_module(sha256: str) -> str:
+    """The generated package's record of its contract; the generator knows no file hashes."""
+    return (
+        '"""The pinned contract this client was generated from (written by scripts/generate.py)."""'
+        f'\n\nSPEC_SHA256 = "{sha256}"\n'
+    )
 
 
 def _tree(root: Path) -> dict[str, bytes]:

@@ -1,9 +1,10 @@
 """Update the pinned contract from HubSpot's spec in one step that lands whole or not at all.
 
 Import (keeping our prose), report the changes, refuse breaking ones unless accepted, then
-write the pin and the lock (with the upstream source and its sha256), regenerate the client,
-append the report to openapi/CHANGES.md and run the contract tests. If any of those steps
-fails or is interrupted, every file it touched goes back to its previous bytes.
+write the pin, bump the client's version by the change class (breaking: major, safe: minor,
+no contract change: patch), regenerate the client, write the lock (with the upstream source
+and its sha256), append the report to openapi/CHANGES.md and run the contract tests. If any of
+those steps fails or is interrupted, every file it touched goes back to its previous bytes.
 
 Usage: python -m scripts.update_spec UPSTREAM [--accept-breaking] [--commit SHA]
 (``ACCEPT_BREAKING=1`` in the environment also accepts breaking changes.)
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +40,10 @@ CHANGES_HEADER = (
 )
 
 Step = Callable[[], None]
+
+
+# The client's release number in openapi/generator.yaml (the generator's own setting).
+_VERSION_LINE = re.compile(r"^(package_version_override: *)(\d+)\.(\d+)\.(\d+) *$", re.MULTILINE)
 
 
 class StepFailed(Exception):
@@ -104,12 +110,50 @@ class Snapshot:
                 shutil.copytree(copy, folder, symlinks=True)
 
 
-def changes_entry(report: Report, record: dict[str, Any], *, accepted: bool) -> str:
+def release_part(report: Report) -> str:
+    """Which part of the client's version a pin update moves: semver by change class."""
+    if report.breaking:
+        return "major"
+    return "minor" if report.changes else "patch"
+
+
+def client_version(config: str) -> tuple[int, int, int]:
+    match = _VERSION_LINE.search(config)
+    if match is None:
+        raise SpecError(f"{paths.GENERATOR_CONFIG.name}: no 'package_version_override: X.Y.Z' line")
+    return int(match[2]), int(match[3]), int(match[4])
+
+
+def bumped(version: tuple[int, int, int], part: str) -> tuple[int, int, int]:
+    major, minor, patch = version
+    if part == "major":
+        return major + 1, 0, 0
+    if part == "minor":
+        return major, minor + 1, 0
+    return major, minor, patch + 1
+
+
+def with_client_version(config: str, version: tuple[int, int, int]) -> str:
+    """``config`` (generator.yaml's text) with another release number, the rest unchanged."""
+    text = ".".join(map(str, version))
+    return _VERSION_LINE.sub(lambda m: f"{m[1]}{text}", config, count=1)
+
+
+def changes_entry(
+    report: Report,
+    record: dict[str, Any],
+    *,
+    accepted: bool,
+    versions: tuple[tuple[int, int, int], tuple[int, int, int]] | None = None,
+) -> str:
     today = datetime.now(UTC).date().isoformat()
     facts = [f"`{record['source']}`", f"sha256 `{record['sha256']}`"]
     if "commit" in record:
         facts.append(f"commit `{record['commit']}`")
     lines = [f"## {today}: {record['source']}", "", "Upstream: " + ", ".join(facts) + "."]
+    if versions is not None:
+        old, new = (".".join(map(str, v)) for v in versions)
+        lines.append(f"Client `hubspot-postal-mail-client` {old} → {new} ({release_part(report)}).")
     if report.breaking and accepted:
         lines.append("Breaking changes accepted (`ACCEPT_BREAKING=1`).")
     return "\n".join([*lines, "", report.to_markdown(heading="###")])
@@ -148,14 +192,25 @@ def update(
     if text == paths.PIN.read_text(encoding="utf-8") and locked.get("sha256") == record["sha256"]:
         print("update-spec: the pin already matches this upstream revision; nothing to do.")
         return EXIT_OK
-    entry = changes_entry(report, record, accepted=accept_breaking)
+    config = paths.GENERATOR_CONFIG.read_text(encoding="utf-8")
+    old_version = client_version(config)
+    new_version = bumped(old_version, release_part(report))
+    entry = changes_entry(
+        report, record, accepted=accept_breaking, versions=(old_version, new_version)
+    )
     with tempfile.TemporaryDirectory() as scratch:
         snapshot = Snapshot(
-            [paths.PIN, paths.LOCK, paths.CHANGES], [paths.GENERATED], Path(scratch)
+            [paths.PIN, paths.LOCK, paths.CHANGES, paths.GENERATOR_CONFIG],
+            [paths.GENERATED],
+            Path(scratch),
         )
         step = "writing the pin"
         try:
             paths.PIN.write_text(text, encoding="utf-8")
+            step = "bumping the client's version"
+            paths.GENERATOR_CONFIG.write_text(
+                with_client_version(config, new_version), encoding="utf-8"
+            )
             step = "regenerating the client"
             (regenerate_step or regenerate)()
             step = "writing the lock"
@@ -171,7 +226,11 @@ def update(
             if isinstance(exc, KeyboardInterrupt):
                 raise
             return EXIT_FAILED
-    print(f"update-spec: {pin_name} now matches {record['source']}; review and commit.")
+    release = ".".join(map(str, new_version))
+    print(
+        f"update-spec: {pin_name} now matches {record['source']} "
+        f"(client version {release}); review and commit."
+    )
     return EXIT_OK
 
 

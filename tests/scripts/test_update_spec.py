@@ -91,6 +91,9 @@ def test_safe_update_lands_everything(project: Path, capsys: pytest.CaptureFixtu
     assert changes.startswith(update_spec.CHANGES_HEADER)
     assert ": upstream.json\n" in changes
     assert "property `hsNote` added (optional)" in changes
+    assert "Client `hubspot-postal-mail-client` 0.1.0 → 0.2.0 (minor)." in changes
+    init = (project / "generated_client/hubspot_postal_mail_client/__init__.py").read_text()
+    assert '__version__ = "0.2.0"' in init, "a safe change is a minor release"
 
 
 def test_breaking_update_is_refused_and_touches_nothing(
@@ -117,7 +120,23 @@ def test_accepted_breaking_update_lands_and_says_so(project: Path) -> None:
     assert status == update_spec.EXIT_OK
     result = load_document(paths.PIN)["components"]["schemas"]["SimplePublicUpsertObject"]
     assert "url" not in result["properties"]
-    assert "Breaking changes accepted" in paths.CHANGES.read_text("utf-8")
+    changes = paths.CHANGES.read_text("utf-8")
+    assert "Breaking changes accepted" in changes
+    assert "0.1.0 → 1.0.0 (major)" in changes
+    assert "package_version_override: 1.0.0\n" in paths.GENERATOR_CONFIG.read_text("utf-8")
+
+
+def test_an_upstream_revision_without_contract_changes_is_a_patch_release(project: Path) -> None:
+    def reword(doc: dict[str, Any]) -> None:
+        _schemas(doc)["SimplePublicUpsertObject"]["description"] = "HubSpot's new words."
+
+    source = _upstream(project, reword)
+    status = update_spec.update(
+        str(source), regenerate_step=_skip_generation, contract_tests_step=_passes
+    )
+    assert status == update_spec.EXIT_OK
+    assert "package_version_override: 0.1.1\n" in paths.GENERATOR_CONFIG.read_text("utf-8")
+    assert "0.1.0 → 0.1.1 (patch)" in paths.CHANGES.read_text("utf-8")
 
 
 def test_move_to_the_dated_path_passes_the_contract_suite_in_a_copy_of_the_project(
