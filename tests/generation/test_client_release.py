@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 
 import httpx
 import hubspot_postal_mail_client as client_package
@@ -22,10 +23,19 @@ def _finite(timeout: httpx.Timeout) -> bool:
     return all(part is not None and 0 < part < 600 for part in parts)
 
 
-@pytest.mark.parametrize("make", [Client, AuthenticatedClient])
-async def test_a_client_built_without_a_timeout_has_a_finite_one(make: type[Client]) -> None:
-    kwargs = {"token": "pat-na1-not-a-real-token"} if make is AuthenticatedClient else {}
-    made = make(base_url="https://api.example.test", **kwargs)
+def _plain() -> Client | AuthenticatedClient:
+    return Client(base_url="https://api.example.test")
+
+
+def _authenticated() -> Client | AuthenticatedClient:
+    return AuthenticatedClient(base_url="https://api.example.test", token="pat-na1-not-real")
+
+
+@pytest.mark.parametrize("make", [_plain, _authenticated])
+async def test_a_client_built_without_a_timeout_has_a_finite_one(
+    make: Callable[[], Client | AuthenticatedClient],
+) -> None:
+    made = make()
     assert _finite(made.get_httpx_client().timeout)
     assert _finite(made.get_async_httpx_client().timeout)
     await made.get_async_httpx_client().aclose()
