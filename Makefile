@@ -7,7 +7,7 @@ RUN := $(UV) run --locked --quiet
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help sync test lint typecheck check-generated generate pytest contract-tests \
-        spec-diff update-spec demo bench clean prism
+        spec-diff update-spec demo bench clean prism check-upstream vendor check-vendored
 
 help:
 	@echo "make demo             upsert examples/ into a fake HubSpot started in-process, twice, with progress"
@@ -19,6 +19,10 @@ help:
 	@echo "                      the change report between two specs (ours or HubSpot's), breaking ones flagged"
 	@echo "make update-spec UPSTREAM=<file or URL> [ACCEPT_BREAKING=1] [UPSTREAM_COMMIT=<sha>]"
 	@echo "                      import HubSpot's spec, report, update pin + lock + client + CHANGES.md, contract tests"
+	@echo "make check-upstream [UPSTREAM_COLLECTION=<folder or URL>] [CHECK_UPSTREAM_JSON=<file>]"
+	@echo "                      newest HubSpot document per API line vs the pin: 'unchanged' (0) or the report (10)"
+	@echo "make vendor DEST=<dir>          copy generated_client/ to DEST with a stamp (VENDORED.json)"
+	@echo "make check-vendored DEST=<dir>  fail with a diff if a vendored copy was edited or is stale"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -94,6 +98,20 @@ update-spec: sync
 	$(RUN) python -m scripts.update_spec "$(UPSTREAM)" \
 		$(if $(filter 1,$(ACCEPT_BREAKING)),--accept-breaking) \
 		$(if $(UPSTREAM_COMMIT),--commit "$(UPSTREAM_COMMIT)")
+
+# Exit status 0: unchanged; 10: a newer document (the report is printed); 2: error.
+check-upstream: sync
+	@$(RUN) python -m scripts.check_upstream $(if $(UPSTREAM_COLLECTION),"$(UPSTREAM_COLLECTION)") \
+		$(if $(CHECK_UPSTREAM_JSON),--json "$(CHECK_UPSTREAM_JSON)")
+
+vendor: sync
+	$(if $(DEST),,$(error usage: make vendor DEST=<dir>))
+	@$(RUN) python -m scripts.vendor vendor "$(DEST)"
+
+# Standard library only, so a consumer's CI needs nothing but Python: no sync here.
+check-vendored:
+	$(if $(DEST),,$(error usage: make check-vendored DEST=<dir>))
+	@$(PYTHON) -m scripts.vendor check "$(abspath $(DEST))"
 
 clean:
 	rm -rf $(TOOLS) .venv .node .mypy_cache .ruff_cache .pytest_cache .hypothesis
