@@ -40,6 +40,8 @@ demo: sync
 lint: sync
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) actionlint
+	$(RUN) zizmor --offline --quiet .github/workflows
 
 typecheck: sync
 	$(RUN) mypy

@@ -52,6 +52,7 @@ FILE_NAME = "postalMail.json"
 DEFAULT_ROLLOUT = "424"
 NUMBERED, DATED = "numbered", "date-versioned"
 _NUMBERED = re.compile(r"v([1-9][0-9]?)")
+_ROLLOUT = re.compile(r"[A-Za-z0-9_.-]+")
 _DATED = re.compile(r"(20[0-9]{2})-(0[1-9]|1[0-2])")
 
 
@@ -153,7 +154,8 @@ class Collection:
         found = []
         for file in sorted(folder.glob(f"*/*/{FILE_NAME}")):
             version = file.parent.name
-            if version_key(version) is None:
+            # Locations end up in a workflow's commands and branch names: plain names only.
+            if version_key(version) is None or not _ROLLOUT.fullmatch(file.parent.parent.name):
                 continue
             relative = str(file.relative_to(root))
             found.append(
