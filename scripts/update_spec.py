@@ -40,6 +40,8 @@ CHANGES_HEADER = (
 )
 
 Step = Callable[[], None]
+# The top folder of HubSpot's spec collection (see scripts/check_upstream.py).
+COLLECTION_ROOT = "PublicApiSpecs"
 
 
 # The client's release number in openapi/generator.yaml (the generator's own setting).
@@ -79,6 +81,10 @@ def upstream_record(source: str, data: bytes, commit: str | None) -> dict[str, A
     """What the lock says about the upstream revision the pin matches."""
     parts = urllib.parse.urlsplit(source)
     name = source if parts.scheme in ("http", "https") else Path(parts.path or source).name
+    local = Path(parts.path or source).parts
+    if name != source and COLLECTION_ROOT in local:
+        # A document of HubSpot's collection: its path there names the API version.
+        name = "/".join(local[local.index(COLLECTION_ROOT) :])
     record: dict[str, Any] = {"source": name, "sha256": hashlib.sha256(data).hexdigest()}
     if commit:
         record["commit"] = commit

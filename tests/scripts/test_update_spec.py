@@ -269,3 +269,12 @@ def test_contract_test_step_runs_the_suite_and_reports_failure(
     with pytest.raises(update_spec.StepFailed, match="pytest exit status 1"):
         update_spec.run_contract_tests()
     assert "1 failed, 1 passed" in capfd.readouterr().out
+
+
+def test_a_document_from_hubspots_collection_is_recorded_by_its_path_there() -> None:
+    source = "checkout/PublicApiSpecs/CRM/Postal Mail/Rollouts/424/2026-03/postalMail.json"
+    record = update_spec.upstream_record(source, b"{}", None)
+    assert record["source"] == "PublicApiSpecs/CRM/Postal Mail/Rollouts/424/2026-03/postalMail.json"
+    assert update_spec.upstream_record("elsewhere/upstream.json", b"{}", None)["source"] == (
+        "upstream.json"
+    )
