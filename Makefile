@@ -101,7 +101,8 @@ update-spec: sync
 		$(if $(filter 1,$(ACCEPT_BREAKING)),--accept-breaking) \
 		$(if $(UPSTREAM_COMMIT),--commit "$(UPSTREAM_COMMIT)")
 
-# Exit status 0: unchanged; 10: a newer document (the report is printed); 2: error.
+# The script exits 0 when unchanged, 10 when there is a newer document (the report is printed),
+# 2 on error; make itself reports any failure as 2 (call scripts/check_upstream.py to tell).
 check-upstream: sync
 	@$(RUN) python -m scripts.check_upstream $(if $(UPSTREAM_COLLECTION),"$(UPSTREAM_COLLECTION)") \
 		$(if $(CHECK_UPSTREAM_JSON),--json "$(CHECK_UPSTREAM_JSON)")
