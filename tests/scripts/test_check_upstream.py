@@ -165,3 +165,16 @@ def test_a_folder_that_is_not_a_collection_is_an_error(
 ) -> None:
     assert check_upstream.main([str(tmp_path)]) == check_upstream.EXIT_ERROR
     assert "is this the spec collection?" in capsys.readouterr().err
+
+
+def test_a_document_under_an_oddly_named_folder_is_ignored(
+    pinned_v3: dict[str, Any], tmp_path: Path
+) -> None:
+    """Locations reach the workflow's commands and branch names: only plain folder names count."""
+    collection = _collection(tmp_path / "c", {"v3": _bytes(pinned_v3)})
+    odd = collection / check_upstream.ROLLOUTS / "$(touch pwned)" / "2026-03"
+    odd.mkdir(parents=True)
+    (odd / check_upstream.FILE_NAME).write_bytes(_bytes(upstream.document(DATED_PATH)))
+    status, findings = _run(str(collection), tmp_path)
+    assert status == check_upstream.EXIT_UNCHANGED
+    assert findings["findings"] == []
