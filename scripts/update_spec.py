@@ -3,8 +3,9 @@
 Import (keeping our prose), report the changes, refuse breaking ones unless accepted, then
 write the pin, bump the client's version by the change class (breaking: major, safe: minor,
 no contract change: patch), regenerate the client, write the lock (with the upstream source
-and its sha256), append the report to openapi/CHANGES.md and run the contract tests. If any of
-those steps fails or is interrupted, every file it touched goes back to its previous bytes.
+and its sha256) and uv.lock (which records the client's version), append the report to
+openapi/CHANGES.md and run the contract tests. If any of those steps fails or is interrupted,
+every file it touched goes back to its previous bytes.
 
 Usage: python -m scripts.update_spec UPSTREAM [--accept-breaking] [--commit SHA]
 (``ACCEPT_BREAKING=1`` in the environment also accepts breaking changes.)
@@ -71,6 +72,26 @@ def project_import_path() -> list[str]:
     inherited = os.environ.get("PYTHONPATH")
     first = [str(paths.GENERATED), str(paths.ROOT / "src"), str(paths.ROOT)]
     return [*first, *([inherited] if inherited else [])]
+
+
+def relock() -> None:
+    """Lock the workspace again: uv.lock records the client's version, which the update bumped.
+
+    The project's pinned uv (``.tools/bin/uv``) is preferred, so the lock's format does not
+    depend on whichever uv is on PATH. A copy of the project without a uv.lock has nothing to do.
+    """
+    if not (paths.ROOT / "uv.lock").exists():
+        return
+    pinned = paths.ROOT / ".tools" / "bin" / "uv"
+    uv = str(pinned) if pinned.exists() else os.environ.get("UV") or shutil.which("uv")
+    if uv is None:
+        raise StepFailed("uv not found (run `make sync` first)")
+    command = [uv, "lock", "--quiet"]
+    result = subprocess.run(  # noqa: S603
+        command, cwd=paths.ROOT, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise StepFailed(f"uv lock exit status {result.returncode}: {result.stderr.strip()}")
 
 
 def regenerate() -> None:
@@ -172,6 +193,7 @@ def update(
     commit: str | None = None,
     regenerate_step: Step | None = None,
     contract_tests_step: Step | None = None,
+    relock_step: Step | None = None,
 ) -> int:
     """Run the whole update; return the exit status. Files change only if every step passes.
 
@@ -206,7 +228,7 @@ def update(
     )
     with tempfile.TemporaryDirectory() as scratch:
         snapshot = Snapshot(
-            [paths.PIN, paths.LOCK, paths.CHANGES, paths.GENERATOR_CONFIG],
+            [paths.PIN, paths.LOCK, paths.CHANGES, paths.GENERATOR_CONFIG, paths.ROOT / "uv.lock"],
             [paths.GENERATED],
             Path(scratch),
         )
@@ -222,6 +244,8 @@ def update(
             step = "writing the lock"
             lock = generate.lock_document(upstream=record)
             paths.LOCK.write_text(dump_json(lock), encoding="utf-8")
+            step = "locking the workspace (uv.lock has the client's version)"
+            (relock_step or relock)()
             step = "appending to CHANGES.md"
             _append_changes(entry)
             step = "running the contract tests"

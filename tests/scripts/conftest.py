@@ -85,7 +85,8 @@ def whole_project(project: Path) -> Path:
         shutil.copytree(
             REAL_ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__")
         )
-    shutil.copyfile(REAL_ROOT / "pyproject.toml", project / "pyproject.toml")
+    for name in ("pyproject.toml", "uv.lock", "README.md"):
+        shutil.copyfile(REAL_ROOT / name, project / name)
     if (REAL_ROOT / ".node").exists():
         (project / ".node").symlink_to(REAL_ROOT / ".node")
     return project

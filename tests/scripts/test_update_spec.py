@@ -166,6 +166,10 @@ def test_move_to_the_dated_path_passes_the_contract_suite_in_a_copy_of_the_proje
         check=True,
     ).stdout.strip()
     assert runtime_path == NEW_PATH
+    workspace_lock = (whole_project / "uv.lock").read_text("utf-8")
+    assert 'name = "hubspot-postal-mail-client"\nversion = "1.0.0"\n' in workspace_lock, (
+        "uv.lock follows the major bump, so `uv sync --locked` still works"
+    )
 
 
 def test_failing_contract_tests_restore_every_file(
