@@ -282,3 +282,25 @@ def test_a_document_from_hubspots_collection_is_recorded_by_its_path_there() -> 
     assert update_spec.upstream_record("elsewhere/upstream.json", b"{}", None)["source"] == (
         "upstream.json"
     )
+
+
+def test_a_failing_workspace_lock_restores_every_file_with_uv_lock(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "uv.lock").write_text('version = 1\n[[package]]\nversion = "0.1.0"\n')
+    source = _upstream(project, _add_optional_result_field)
+    before = _snapshot(project)
+
+    def relock_then_fail() -> None:
+        (project / "uv.lock").write_text("half-written")
+        raise update_spec.StepFailed("uv lock exit status 2: no network")
+
+    status = update_spec.update(
+        str(source),
+        regenerate_step=_skip_generation,
+        relock_step=relock_then_fail,
+        contract_tests_step=_passes,
+    )
+    assert status == update_spec.EXIT_FAILED
+    assert "locking the workspace" in capsys.readouterr().err
+    assert _snapshot(project) == before
