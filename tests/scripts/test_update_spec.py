@@ -59,8 +59,31 @@ def _drop_result_url(doc: dict[str, Any]) -> None:
     del _schemas(doc)["SimplePublicUpsertObject"]["properties"]["url"]
 
 
-def _move_to_dated_path(doc: dict[str, Any]) -> None:
-    doc["paths"] = {NEW_PATH: doc["paths"].popitem()[1]}
+def _dated_path_elsewhere() -> str:
+    """A date-versioned path the pin is not on (the next version if it already moved)."""
+    (pinned,) = load_document(paths.PIN)["paths"]
+    return NEW_PATH if pinned != NEW_PATH else NEW_PATH.replace("2026-03", "2026-09")
+
+
+def _move_to(path: str) -> Callable[[dict[str, Any]], None]:
+    def move(doc: dict[str, Any]) -> None:
+        doc["paths"] = {path: doc["paths"].popitem()[1]}
+
+    return move
+
+
+def _versions(part: str) -> tuple[str, str]:
+    """The client's version now (generator.yaml) and after an update of this change class."""
+    config = paths.GENERATOR_CONFIG.read_text("utf-8")
+    match = re.search(r"^package_version_override: (\d+)\.(\d+)\.(\d+)$", config, re.MULTILINE)
+    assert match is not None
+    major, minor, patch = (int(n) for n in match.groups())
+    after = {
+        "major": (major + 1, 0, 0),
+        "minor": (major, minor + 1, 0),
+        "patch": (major, minor, patch + 1),
+    }[part]
+    return f"{major}.{minor}.{patch}", ".".join(map(str, after))
 
 
 def _snapshot(project: Path) -> dict[str, bytes]:
@@ -69,6 +92,7 @@ def _snapshot(project: Path) -> dict[str, bytes]:
 
 def test_safe_update_lands_everything(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = _upstream(project, _add_optional_result_field)
+    old, new = _versions("minor")
     status = update_spec.update(str(source), commit="abc123", contract_tests_step=_passes)
     assert status == update_spec.EXIT_OK
     out = capsys.readouterr().out
@@ -91,9 +115,9 @@ def test_safe_update_lands_everything(project: Path, capsys: pytest.CaptureFixtu
     assert changes.startswith(update_spec.CHANGES_HEADER)
     assert ": upstream.json\n" in changes
     assert "property `hsNote` added (optional)" in changes
-    assert "Client `hubspot-postal-mail-client` 0.1.0 → 0.2.0 (minor)." in changes
+    assert f"Client `hubspot-postal-mail-client` {old} → {new} (minor)." in changes
     init = (project / "generated_client/hubspot_postal_mail_client/__init__.py").read_text()
-    assert '__version__ = "0.2.0"' in init, "a safe change is a minor release"
+    assert f'__version__ = "{new}"' in init, "a safe change is a minor release"
 
 
 def test_breaking_update_is_refused_and_touches_nothing(
@@ -111,6 +135,7 @@ def test_breaking_update_is_refused_and_touches_nothing(
 
 def test_accepted_breaking_update_lands_and_says_so(project: Path) -> None:
     source = _upstream(project, _drop_result_url)
+    old, new = _versions("major")
     status = update_spec.update(
         str(source),
         accept_breaking=True,
@@ -122,8 +147,8 @@ def test_accepted_breaking_update_lands_and_says_so(project: Path) -> None:
     assert "url" not in result["properties"]
     changes = paths.CHANGES.read_text("utf-8")
     assert "Breaking changes accepted" in changes
-    assert "0.1.0 → 1.0.0 (major)" in changes
-    assert "package_version_override: 1.0.0\n" in paths.GENERATOR_CONFIG.read_text("utf-8")
+    assert f"{old} → {new} (major)" in changes
+    assert f"package_version_override: {new}\n" in paths.GENERATOR_CONFIG.read_text("utf-8")
 
 
 def test_an_upstream_revision_without_contract_changes_is_a_patch_release(project: Path) -> None:
@@ -131,12 +156,13 @@ def test_an_upstream_revision_without_contract_changes_is_a_patch_release(projec
         _schemas(doc)["SimplePublicUpsertObject"]["description"] = "HubSpot's new words."
 
     source = _upstream(project, reword)
+    old, new = _versions("patch")
     status = update_spec.update(
         str(source), regenerate_step=_skip_generation, contract_tests_step=_passes
     )
     assert status == update_spec.EXIT_OK
-    assert "package_version_override: 0.1.1\n" in paths.GENERATOR_CONFIG.read_text("utf-8")
-    assert "0.1.0 → 0.1.1 (patch)" in paths.CHANGES.read_text("utf-8")
+    assert f"package_version_override: {new}\n" in paths.GENERATOR_CONFIG.read_text("utf-8")
+    assert f"{old} → {new} (patch)" in paths.CHANGES.read_text("utf-8")
 
 
 def test_move_to_the_dated_path_passes_the_contract_suite_in_a_copy_of_the_project(
@@ -148,14 +174,16 @@ def test_move_to_the_dated_path_passes_the_contract_suite_in_a_copy_of_the_proje
     a quick Hypothesis profile; the runtime in the copy must then read the new path from the pin.
     """
     monkeypatch.setenv("HYPOTHESIS_PROFILE", "smoke")
-    source = _upstream(whole_project, _move_to_dated_path)
+    target = _dated_path_elsewhere()
+    source = _upstream(whole_project, _move_to(target))
+    _, new = _versions("major")
     status = update_spec.update(str(source), accept_breaking=True)
     out = capfd.readouterr().out
     assert status == update_spec.EXIT_OK, out
     assert re.search(r"\b\d+ passed\b", out), "the contract suite ran"
     assert " failed" not in out
     module = whole_project / "generated_client/hubspot_postal_mail_client/api/batch/batch_upsert.py"
-    assert NEW_PATH in module.read_text("utf-8")
+    assert target in module.read_text("utf-8")
     assert generate.check() == []
     runtime_path = subprocess.run(
         [sys.executable, "-c", "import hubspot_postal_mail as h; print(h.UPSERT_PATH)"],
@@ -165,9 +193,9 @@ def test_move_to_the_dated_path_passes_the_contract_suite_in_a_copy_of_the_proje
         text=True,
         check=True,
     ).stdout.strip()
-    assert runtime_path == NEW_PATH
+    assert runtime_path == target
     workspace_lock = (whole_project / "uv.lock").read_text("utf-8")
-    assert 'name = "hubspot-postal-mail-client"\nversion = "1.0.0"\n' in workspace_lock, (
+    assert f'name = "hubspot-postal-mail-client"\nversion = "{new}"\n' in workspace_lock, (
         "uv.lock follows the major bump, so `uv sync --locked` still works"
     )
 
