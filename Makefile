@@ -95,7 +95,7 @@ spec-diff: sync
 	$(if $(and $(OLD),$(NEW)),,$(error usage: make spec-diff OLD=<file or URL> NEW=<file or URL> [FORMAT=json]))
 	@$(RUN) python -m scripts.spec_diff "$(OLD)" "$(NEW)" --format $(or $(FORMAT),markdown)
 
-update-spec: sync
+update-spec: sync prism
 	$(if $(UPSTREAM),,$(error usage: make update-spec UPSTREAM=<file or URL> [ACCEPT_BREAKING=1]))
 	$(RUN) python -m scripts.update_spec "$(UPSTREAM)" \
 		$(if $(filter 1,$(ACCEPT_BREAKING)),--accept-breaking) \
