@@ -7,7 +7,8 @@ RUN := $(UV) run --locked --quiet
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help sync test lint typecheck check-generated generate pytest contract-tests \
-        spec-diff update-spec demo bench bench-inputs clean prism redis
+        spec-diff update-spec demo bench bench-inputs clean prism redis check-upstream vendor \
+        check-vendored
 
 help:
 	@echo "make demo             upsert examples/ into a fake HubSpot started in-process, twice, with progress"
@@ -19,6 +20,10 @@ help:
 	@echo "                      the change report between two specs (ours or HubSpot's), breaking ones flagged"
 	@echo "make update-spec UPSTREAM=<file or URL> [ACCEPT_BREAKING=1] [UPSTREAM_COMMIT=<sha>]"
 	@echo "                      import HubSpot's spec, report, update pin + lock + client + CHANGES.md, contract tests"
+	@echo "make check-upstream [UPSTREAM_COLLECTION=<folder or URL>] [CHECK_UPSTREAM_JSON=<file>]"
+	@echo "                      newest HubSpot document per API line vs the pin: 'unchanged' (0) or the report (10)"
+	@echo "make vendor DEST=<dir>          copy generated_client/ to DEST with a stamp (VENDORED.json)"
+	@echo "make check-vendored DEST=<dir>  fail with a diff if a vendored copy was edited or is stale"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -36,6 +41,8 @@ demo: sync
 lint: sync
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) actionlint
+	$(RUN) zizmor --offline --quiet .github/workflows
 
 typecheck: sync
 	$(RUN) mypy
@@ -110,11 +117,26 @@ spec-diff: sync
 	$(if $(and $(OLD),$(NEW)),,$(error usage: make spec-diff OLD=<file or URL> NEW=<file or URL> [FORMAT=json]))
 	@$(RUN) python -m scripts.spec_diff "$(OLD)" "$(NEW)" --format $(or $(FORMAT),markdown)
 
-update-spec: sync
+update-spec: sync prism
 	$(if $(UPSTREAM),,$(error usage: make update-spec UPSTREAM=<file or URL> [ACCEPT_BREAKING=1]))
 	$(RUN) python -m scripts.update_spec "$(UPSTREAM)" \
 		$(if $(filter 1,$(ACCEPT_BREAKING)),--accept-breaking) \
 		$(if $(UPSTREAM_COMMIT),--commit "$(UPSTREAM_COMMIT)")
+
+# The script exits 0 when unchanged, 10 when there is a newer document (the report is printed),
+# 2 on error; make itself reports any failure as 2 (call scripts/check_upstream.py to tell).
+check-upstream: sync
+	@$(RUN) python -m scripts.check_upstream $(if $(UPSTREAM_COLLECTION),"$(UPSTREAM_COLLECTION)") \
+		$(if $(CHECK_UPSTREAM_JSON),--json "$(CHECK_UPSTREAM_JSON)")
+
+vendor: sync
+	$(if $(DEST),,$(error usage: make vendor DEST=<dir>))
+	@$(RUN) python -m scripts.vendor vendor "$(DEST)"
+
+# Standard library only, so a consumer's CI needs nothing but Python: no sync here.
+check-vendored:
+	$(if $(DEST),,$(error usage: make check-vendored DEST=<dir>))
+	@$(PYTHON) -m scripts.vendor check "$(abspath $(DEST))"
 
 clean:
 	rm -rf $(TOOLS) .venv .node .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -25,6 +25,7 @@ from typing import Any
 from scripts import paths
 from scripts.overlay import apply_overlays
 from scripts.spec_io import Document, SpecError, dump_json, load_document
+from scripts.trees import diff_trees, tree
 
 GENERATOR = "openapi-python-client"
 FORMATTER = "ruff"
@@ -88,27 +89,20 @@ def generate_into(destination: Path) -> None:
     # Ship the pinned contract (not the overlaid one) with the client, so that vendored copies
     # and the fake server validate against exactly what the client was generated from.
     shutil.copyfile(paths.PIN, destination / paths.SHIPPED_SPEC)
+    (destination / paths.PIN_MODULE).write_text(pin_module(_sha256(paths.PIN)), encoding="utf-8")
 
 
-def _tree(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and "__pycache__" not in p.parts
-    }
+def pin_module(sha256: str) -> str:
+    """The generated package's record of its contract; the generator knows no file hashes."""
+    return (
+        '"""The pinned contract this client was generated from (written by scripts/generate.py)."""'
+        f'\n\nSPEC_SHA256 = "{sha256}"\n'
+    )
 
 
 def tree_diff(expected: Path, actual: Path) -> list[str]:
     """Unified diff lines turning ``actual`` into ``expected``; empty when identical."""
-    want, have = _tree(expected), _tree(actual)
-    lines: list[str] = []
-    for name in sorted(want.keys() | have.keys()):
-        if want.get(name) == have.get(name):
-            continue
-        old = have.get(name, b"").decode("utf-8", "replace").splitlines(keepends=True)
-        new = want.get(name, b"").decode("utf-8", "replace").splitlines(keepends=True)
-        lines += difflib.unified_diff(old, new, f"committed/{name}", f"regenerated/{name}")
-    return lines
+    return diff_trees(tree(expected), tree(actual), "committed", "regenerated")
 
 
 def generate() -> None:

@@ -63,6 +63,10 @@ _DEFAULT_INFO = {
 }
 
 
+class NoOperation(SpecError):
+    """The document is valid but has no concrete batch-upsert path for postal mail."""
+
+
 def import_document(upstream: Document, *, prose_from: Document | None = None) -> Document:
     """Return the normalised contract of the batch-upsert operation in ``upstream``."""
     _check_refs(upstream)
@@ -107,7 +111,7 @@ def _find_operation(doc: Document) -> tuple[str, dict[str, Any]]:
     if found:
         path = found[0]
         if "{" in path:
-            raise SpecError(
+            raise NoOperation(
                 f"the batch-upsert path {path!r} is a template: the pin needs a concrete path"
             )
         # Path-level parameters belong to the contract; the other methods do not.
@@ -119,11 +123,11 @@ def _find_operation(doc: Document) -> tuple[str, dict[str, Any]]:
         if re.search(r"/\{[^}]+\}/batch/upsert$", p) and METHOD in item
     ]
     if templated:
-        raise SpecError(
+        raise NoOperation(
             f"found only the templated path {templated[0]!r}: this tool pins the postal_mail "
             "operation and cannot place a path whose object type is a parameter"
         )
-    raise SpecError(f"no POST operation on a path ending in {OPERATION_SUFFIX!r}")
+    raise NoOperation(f"no POST operation on a path ending in {OPERATION_SUFFIX!r}")
 
 
 def _walk_refs(node: Any, where: str = "#") -> Iterator[tuple[str, str]]:

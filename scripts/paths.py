@@ -13,6 +13,8 @@ CHANGES = OPENAPI / "CHANGES.md"
 GENERATED = ROOT / "generated_client"
 # Where the pin travels inside the generated package (relative to generated_client/).
 SHIPPED_SPEC = Path("hubspot_postal_mail_client/postal_mail.openapi.yaml")
+# The pin's sha256 as a constant of the generated package (its __spec_sha256__).
+PIN_MODULE = Path("hubspot_postal_mail_client/_pin.py")
 
 
 def overlay_files() -> list[Path]:

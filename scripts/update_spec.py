@@ -1,9 +1,11 @@
 """Update the pinned contract from HubSpot's spec in one step that lands whole or not at all.
 
 Import (keeping our prose), report the changes, refuse breaking ones unless accepted, then
-write the pin and the lock (with the upstream source and its sha256), regenerate the client,
-append the report to openapi/CHANGES.md and run the contract tests. If any of those steps
-fails or is interrupted, every file it touched goes back to its previous bytes.
+write the pin, bump the client's version by the change class (breaking: major, safe: minor,
+no contract change: patch), regenerate the client, write the lock (with the upstream source
+and its sha256) and uv.lock (which records the client's version), append the report to
+openapi/CHANGES.md and run the contract tests. If any of those steps fails or is interrupted,
+every file it touched goes back to its previous bytes.
 
 Usage: python -m scripts.update_spec UPSTREAM [--accept-breaking] [--commit SHA]
 (``ACCEPT_BREAKING=1`` in the environment also accepts breaking changes.)
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +41,12 @@ CHANGES_HEADER = (
 )
 
 Step = Callable[[], None]
+# The top folder of HubSpot's spec collection (see scripts/check_upstream.py).
+COLLECTION_ROOT = "PublicApiSpecs"
+
+
+# The client's release number in openapi/generator.yaml (the generator's own setting).
+_VERSION_LINE = re.compile(r"^(package_version_override: *)(\d+)\.(\d+)\.(\d+) *$", re.MULTILINE)
 
 
 class StepFailed(Exception):
@@ -45,11 +54,44 @@ class StepFailed(Exception):
 
 
 def run_contract_tests() -> None:
-    """The contract suite against the freshly written pin and client, in a fresh interpreter."""
+    """The contract suite against the freshly written pin and client, in a fresh interpreter.
+
+    The project's own ``generated_client/`` and ``src/`` go first on the import path, so the
+    suite checks the client just generated here even where the environment's installs point
+    at another checkout (a copy of the project, a scratch clone sharing a virtualenv).
+    """
     command = [sys.executable, "-m", "pytest", "contract_tests", "-q", "-p", "no:cacheprovider"]
-    result = subprocess.run(command, cwd=paths.ROOT, check=False)  # noqa: S603
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(project_import_path())}
+    result = subprocess.run(command, cwd=paths.ROOT, env=env, check=False)  # noqa: S603
     if result.returncode != 0:
         raise StepFailed(f"pytest exit status {result.returncode}")
+
+
+def project_import_path() -> list[str]:
+    """This project's client, runtime and root, then whatever PYTHONPATH already held."""
+    inherited = os.environ.get("PYTHONPATH")
+    first = [str(paths.GENERATED), str(paths.ROOT / "src"), str(paths.ROOT)]
+    return [*first, *([inherited] if inherited else [])]
+
+
+def relock() -> None:
+    """Lock the workspace again: uv.lock records the client's version, which the update bumped.
+
+    The project's pinned uv (``.tools/bin/uv``) is preferred, so the lock's format does not
+    depend on whichever uv is on PATH. A copy of the project without a uv.lock has nothing to do.
+    """
+    if not (paths.ROOT / "uv.lock").exists():
+        return
+    pinned = paths.ROOT / ".tools" / "bin" / "uv"
+    uv = str(pinned) if pinned.exists() else os.environ.get("UV") or shutil.which("uv")
+    if uv is None:
+        raise StepFailed("uv not found (run `make sync` first)")
+    command = [uv, "lock", "--quiet"]
+    result = subprocess.run(  # noqa: S603
+        command, cwd=paths.ROOT, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise StepFailed(f"uv lock exit status {result.returncode}: {result.stderr.strip()}")
 
 
 def regenerate() -> None:
@@ -60,6 +102,10 @@ def upstream_record(source: str, data: bytes, commit: str | None) -> dict[str, A
     """What the lock says about the upstream revision the pin matches."""
     parts = urllib.parse.urlsplit(source)
     name = source if parts.scheme in ("http", "https") else Path(parts.path or source).name
+    local = Path(parts.path or source).parts
+    if name != source and COLLECTION_ROOT in local:
+        # A document of HubSpot's collection: its path there names the API version.
+        name = "/".join(local[local.index(COLLECTION_ROOT) :])
     record: dict[str, Any] = {"source": name, "sha256": hashlib.sha256(data).hexdigest()}
     if commit:
         record["commit"] = commit
@@ -91,12 +137,50 @@ class Snapshot:
                 shutil.copytree(copy, folder, symlinks=True)
 
 
-def changes_entry(report: Report, record: dict[str, Any], *, accepted: bool) -> str:
+def release_part(report: Report) -> str:
+    """Which part of the client's version a pin update moves: semver by change class."""
+    if report.breaking:
+        return "major"
+    return "minor" if report.changes else "patch"
+
+
+def client_version(config: str) -> tuple[int, int, int]:
+    match = _VERSION_LINE.search(config)
+    if match is None:
+        raise SpecError(f"{paths.GENERATOR_CONFIG.name}: no 'package_version_override: X.Y.Z' line")
+    return int(match[2]), int(match[3]), int(match[4])
+
+
+def bumped(version: tuple[int, int, int], part: str) -> tuple[int, int, int]:
+    major, minor, patch = version
+    if part == "major":
+        return major + 1, 0, 0
+    if part == "minor":
+        return major, minor + 1, 0
+    return major, minor, patch + 1
+
+
+def with_client_version(config: str, version: tuple[int, int, int]) -> str:
+    """``config`` (generator.yaml's text) with another release number, the rest unchanged."""
+    text = ".".join(map(str, version))
+    return _VERSION_LINE.sub(lambda m: f"{m[1]}{text}", config, count=1)
+
+
+def changes_entry(
+    report: Report,
+    record: dict[str, Any],
+    *,
+    accepted: bool,
+    versions: tuple[tuple[int, int, int], tuple[int, int, int]] | None = None,
+) -> str:
     today = datetime.now(UTC).date().isoformat()
     facts = [f"`{record['source']}`", f"sha256 `{record['sha256']}`"]
     if "commit" in record:
         facts.append(f"commit `{record['commit']}`")
     lines = [f"## {today}: {record['source']}", "", "Upstream: " + ", ".join(facts) + "."]
+    if versions is not None:
+        old, new = (".".join(map(str, v)) for v in versions)
+        lines.append(f"Client `hubspot-postal-mail-client` {old} → {new} ({release_part(report)}).")
     if report.breaking and accepted:
         lines.append("Breaking changes accepted (`ACCEPT_BREAKING=1`).")
     return "\n".join([*lines, "", report.to_markdown(heading="###")])
@@ -109,6 +193,7 @@ def update(
     commit: str | None = None,
     regenerate_step: Step | None = None,
     contract_tests_step: Step | None = None,
+    relock_step: Step | None = None,
 ) -> int:
     """Run the whole update; return the exit status. Files change only if every step passes.
 
@@ -135,19 +220,32 @@ def update(
     if text == paths.PIN.read_text(encoding="utf-8") and locked.get("sha256") == record["sha256"]:
         print("update-spec: the pin already matches this upstream revision; nothing to do.")
         return EXIT_OK
-    entry = changes_entry(report, record, accepted=accept_breaking)
+    config = paths.GENERATOR_CONFIG.read_text(encoding="utf-8")
+    old_version = client_version(config)
+    new_version = bumped(old_version, release_part(report))
+    entry = changes_entry(
+        report, record, accepted=accept_breaking, versions=(old_version, new_version)
+    )
     with tempfile.TemporaryDirectory() as scratch:
         snapshot = Snapshot(
-            [paths.PIN, paths.LOCK, paths.CHANGES], [paths.GENERATED], Path(scratch)
+            [paths.PIN, paths.LOCK, paths.CHANGES, paths.GENERATOR_CONFIG, paths.ROOT / "uv.lock"],
+            [paths.GENERATED],
+            Path(scratch),
         )
         step = "writing the pin"
         try:
             paths.PIN.write_text(text, encoding="utf-8")
+            step = "bumping the client's version"
+            paths.GENERATOR_CONFIG.write_text(
+                with_client_version(config, new_version), encoding="utf-8"
+            )
             step = "regenerating the client"
             (regenerate_step or regenerate)()
             step = "writing the lock"
             lock = generate.lock_document(upstream=record)
             paths.LOCK.write_text(dump_json(lock), encoding="utf-8")
+            step = "locking the workspace (uv.lock has the client's version)"
+            (relock_step or relock)()
             step = "appending to CHANGES.md"
             _append_changes(entry)
             step = "running the contract tests"
@@ -158,7 +256,11 @@ def update(
             if isinstance(exc, KeyboardInterrupt):
                 raise
             return EXIT_FAILED
-    print(f"update-spec: {pin_name} now matches {record['source']}; review and commit.")
+    release = ".".join(map(str, new_version))
+    print(
+        f"update-spec: {pin_name} now matches {record['source']} "
+        f"(client version {release}); review and commit."
+    )
     return EXIT_OK
 
 

@@ -72,3 +72,21 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def whole_project(project: Path) -> Path:
+    """``project`` plus the runtime, scripts and contract suite: enough to run the suite there.
+
+    Prism (``.node/``) is linked rather than copied: installing it is slow and it is the same
+    tool either way.
+    """
+    for name in ("src", "scripts", "contract_tests"):
+        shutil.copytree(
+            REAL_ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    for name in ("pyproject.toml", "uv.lock", "README.md"):
+        shutil.copyfile(REAL_ROOT / name, project / name)
+    if (REAL_ROOT / ".node").exists():
+        (project / ".node").symlink_to(REAL_ROOT / ".node")
+    return project

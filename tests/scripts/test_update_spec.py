@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -55,8 +59,31 @@ def _drop_result_url(doc: dict[str, Any]) -> None:
     del _schemas(doc)["SimplePublicUpsertObject"]["properties"]["url"]
 
 
-def _move_to_dated_path(doc: dict[str, Any]) -> None:
-    doc["paths"] = {NEW_PATH: doc["paths"].popitem()[1]}
+def _dated_path_elsewhere() -> str:
+    """A date-versioned path the pin is not on (the next version if it already moved)."""
+    (pinned,) = load_document(paths.PIN)["paths"]
+    return NEW_PATH if pinned != NEW_PATH else NEW_PATH.replace("2026-03", "2026-09")
+
+
+def _move_to(path: str) -> Callable[[dict[str, Any]], None]:
+    def move(doc: dict[str, Any]) -> None:
+        doc["paths"] = {path: doc["paths"].popitem()[1]}
+
+    return move
+
+
+def _versions(part: str) -> tuple[str, str]:
+    """The client's version now (generator.yaml) and after an update of this change class."""
+    config = paths.GENERATOR_CONFIG.read_text("utf-8")
+    match = re.search(r"^package_version_override: (\d+)\.(\d+)\.(\d+)$", config, re.MULTILINE)
+    assert match is not None
+    major, minor, patch = (int(n) for n in match.groups())
+    after = {
+        "major": (major + 1, 0, 0),
+        "minor": (major, minor + 1, 0),
+        "patch": (major, minor, patch + 1),
+    }[part]
+    return f"{major}.{minor}.{patch}", ".".join(map(str, after))
 
 
 def _snapshot(project: Path) -> dict[str, bytes]:
@@ -65,6 +92,7 @@ def _snapshot(project: Path) -> dict[str, bytes]:
 
 def test_safe_update_lands_everything(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = _upstream(project, _add_optional_result_field)
+    old, new = _versions("minor")
     status = update_spec.update(str(source), commit="abc123", contract_tests_step=_passes)
     assert status == update_spec.EXIT_OK
     out = capsys.readouterr().out
@@ -87,6 +115,9 @@ def test_safe_update_lands_everything(project: Path, capsys: pytest.CaptureFixtu
     assert changes.startswith(update_spec.CHANGES_HEADER)
     assert ": upstream.json\n" in changes
     assert "property `hsNote` added (optional)" in changes
+    assert f"Client `hubspot-postal-mail-client` {old} → {new} (minor)." in changes
+    init = (project / "generated_client/hubspot_postal_mail_client/__init__.py").read_text()
+    assert f'__version__ = "{new}"' in init, "a safe change is a minor release"
 
 
 def test_breaking_update_is_refused_and_touches_nothing(
@@ -104,6 +135,7 @@ def test_breaking_update_is_refused_and_touches_nothing(
 
 def test_accepted_breaking_update_lands_and_says_so(project: Path) -> None:
     source = _upstream(project, _drop_result_url)
+    old, new = _versions("major")
     status = update_spec.update(
         str(source),
         accept_breaking=True,
@@ -113,17 +145,59 @@ def test_accepted_breaking_update_lands_and_says_so(project: Path) -> None:
     assert status == update_spec.EXIT_OK
     result = load_document(paths.PIN)["components"]["schemas"]["SimplePublicUpsertObject"]
     assert "url" not in result["properties"]
-    assert "Breaking changes accepted" in paths.CHANGES.read_text("utf-8")
+    changes = paths.CHANGES.read_text("utf-8")
+    assert "Breaking changes accepted" in changes
+    assert f"{old} → {new} (major)" in changes
+    assert f"package_version_override: {new}\n" in paths.GENERATOR_CONFIG.read_text("utf-8")
 
 
-def test_move_to_the_dated_path_regenerates(project: Path) -> None:
-    """The names overlay follows the operation to its new path, so generation still works."""
-    source = _upstream(project, _move_to_dated_path)
-    status = update_spec.update(str(source), accept_breaking=True, contract_tests_step=_passes)
+def test_an_upstream_revision_without_contract_changes_is_a_patch_release(project: Path) -> None:
+    def reword(doc: dict[str, Any]) -> None:
+        _schemas(doc)["SimplePublicUpsertObject"]["description"] = "HubSpot's new words."
+
+    source = _upstream(project, reword)
+    old, new = _versions("patch")
+    status = update_spec.update(
+        str(source), regenerate_step=_skip_generation, contract_tests_step=_passes
+    )
     assert status == update_spec.EXIT_OK
-    module = project / "generated_client/hubspot_postal_mail_client/api/batch/batch_upsert.py"
-    assert NEW_PATH in module.read_text("utf-8")
+    assert f"package_version_override: {new}\n" in paths.GENERATOR_CONFIG.read_text("utf-8")
+    assert f"{old} → {new} (patch)" in paths.CHANGES.read_text("utf-8")
+
+
+def test_move_to_the_dated_path_passes_the_contract_suite_in_a_copy_of_the_project(
+    whole_project: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The date-versioned move, for real: regenerate, then the contract suite on the copy.
+
+    The suite runs with the real step (a fresh interpreter whose imports come from the copy), on
+    a quick Hypothesis profile; the runtime in the copy must then read the new path from the pin.
+    """
+    monkeypatch.setenv("HYPOTHESIS_PROFILE", "smoke")
+    target = _dated_path_elsewhere()
+    source = _upstream(whole_project, _move_to(target))
+    _, new = _versions("major")
+    status = update_spec.update(str(source), accept_breaking=True)
+    out = capfd.readouterr().out
+    assert status == update_spec.EXIT_OK, out
+    assert re.search(r"\b\d+ passed\b", out), "the contract suite ran"
+    assert " failed" not in out
+    module = whole_project / "generated_client/hubspot_postal_mail_client/api/batch/batch_upsert.py"
+    assert target in module.read_text("utf-8")
     assert generate.check() == []
+    runtime_path = subprocess.run(
+        [sys.executable, "-c", "import hubspot_postal_mail as h; print(h.UPSERT_PATH)"],
+        cwd=whole_project,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(update_spec.project_import_path())},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert runtime_path == target
+    workspace_lock = (whole_project / "uv.lock").read_text("utf-8")
+    assert f'name = "hubspot-postal-mail-client"\nversion = "{new}"\n' in workspace_lock, (
+        "uv.lock follows the major bump, so `uv sync --locked` still works"
+    )
 
 
 def test_failing_contract_tests_restore_every_file(
@@ -227,3 +301,34 @@ def test_contract_test_step_runs_the_suite_and_reports_failure(
     with pytest.raises(update_spec.StepFailed, match="pytest exit status 1"):
         update_spec.run_contract_tests()
     assert "1 failed, 1 passed" in capfd.readouterr().out
+
+
+def test_a_document_from_hubspots_collection_is_recorded_by_its_path_there() -> None:
+    source = "checkout/PublicApiSpecs/CRM/Postal Mail/Rollouts/424/2026-03/postalMail.json"
+    record = update_spec.upstream_record(source, b"{}", None)
+    assert record["source"] == "PublicApiSpecs/CRM/Postal Mail/Rollouts/424/2026-03/postalMail.json"
+    assert update_spec.upstream_record("elsewhere/upstream.json", b"{}", None)["source"] == (
+        "upstream.json"
+    )
+
+
+def test_a_failing_workspace_lock_restores_every_file_with_uv_lock(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "uv.lock").write_text('version = 1\n[[package]]\nversion = "0.1.0"\n')
+    source = _upstream(project, _add_optional_result_field)
+    before = _snapshot(project)
+
+    def relock_then_fail() -> None:
+        (project / "uv.lock").write_text("half-written")
+        raise update_spec.StepFailed("uv lock exit status 2: no network")
+
+    status = update_spec.update(
+        str(source),
+        regenerate_step=_skip_generation,
+        relock_step=relock_then_fail,
+        contract_tests_step=_passes,
+    )
+    assert status == update_spec.EXIT_FAILED
+    assert "locking the workspace" in capsys.readouterr().err
+    assert _snapshot(project) == before
