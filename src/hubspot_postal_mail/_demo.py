@@ -32,9 +32,14 @@ EXAMPLE = Path("examples", "postal_mail.jsonl")
 DEMO_RATE = RateLimit(10, 1.0)
 FAKE_RATE = (20, 1.0)
 
+# Each run's title, and whether it keeps a sync state (--state): run 2 fills it, run 3 uses it.
 RUNS = (
-    "Run 1: the records are new, so they are created",
-    "Run 2: the same file again, so they are updated",
+    ("Run 1: the records are new, so they are created", False),
+    (
+        "Run 2: the same file again, so they are updated (and --state notes what HubSpot holds)",
+        True,
+    ),
+    ("Run 3: the same file with that state: nothing changed, so nothing is sent", True),
 )
 
 
@@ -83,7 +88,7 @@ def run_demo(source: Path, output_dir: Path | None, *, out: Console, err: Consol
             ),
             soft_wrap=True,
         )
-        for number, title in enumerate(RUNS, start=1):
+        for number, (title, with_state) in enumerate(RUNS, start=1):
             out.print()
             out.rule(Text(title, style="bold"), align="left")
             settings = UpsertSettings(
@@ -92,6 +97,7 @@ def run_demo(source: Path, output_dir: Path | None, *, out: Console, err: Consol
                 report=folder / f"run{number}.report.jsonl",
                 rate_limit=DEMO_RATE,
                 token=Secret(fake.token),
+                state=folder / "demo.state" if with_state else None,
             )
             options = UpsertOptions(input=_shown(source), settings=settings)
             result = Upsert(options, err=err).execute()
@@ -110,7 +116,7 @@ def run_demo(source: Path, output_dir: Path | None, *, out: Console, err: Consol
             )
     out.print()
     out.print(
-        f"Reports: {visible(str(folder))}/run1.report.jsonl and run2.report.jsonl "
+        f"Reports: {visible(str(folder))}/run1.report.jsonl, run2 and run3 "
         "(one JSON line per record).",
         soft_wrap=True,
         markup=False,

@@ -27,6 +27,8 @@ def test_the_demo_creates_then_updates_and_says_where_the_reports_are(tmp_path: 
     # Line 152 repeats D-3: it is sent after line 4 and updates what line 4 wrote.
     assert "created 150, updated 1, unchanged 0, failed 1, skipped 0" in run.stdout
     assert "created 0, updated 151, unchanged 0, failed 1, skipped 0" in run.stdout
+    # Run 3 has run 2's state: every record is what HubSpot holds, so none is sent.
+    assert "created 0, updated 0, unchanged 151, failed 1, skipped 0\n  0 requests" in run.stdout
     assert "The fake now holds 150 records" in run.stdout
     assert "  D-1  object " in run.stdout
     assert f"{source}:151: record without an id: failed: INVALID_INPUT" in run.stderr
