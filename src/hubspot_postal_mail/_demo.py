@@ -39,7 +39,7 @@ RUNS = (
         "Run 2: the same file again, so they are updated (and --state notes what HubSpot holds)",
         True,
     ),
-    ("Run 3: the same file with that state: nothing changed, so nothing is sent", True),
+    ("Run 3: the same file with that state: what HubSpot already holds is not sent", True),
 )
 
 
