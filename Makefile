@@ -86,8 +86,9 @@ redis:
 	@if command -v redis-server >/dev/null 2>&1; then \
 		:; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		(apt-get install -y -qq redis-server >/dev/null 2>&1 || \
-		 (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null)) || \
+		export DEBIAN_FRONTEND=noninteractive RUNLEVEL=1; \
+		(apt-get install -y -qq --no-install-recommends redis-server >/dev/null 2>&1 || \
+		 (apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server >/dev/null)) || \
 		{ [ "$$CI" != "true" ] || exit 1; echo "could not install redis-server: its tests will skip."; }; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "redis-server is needed in CI for the shared-budget tests (apt-get install redis-server)" >&2; exit 1; \
