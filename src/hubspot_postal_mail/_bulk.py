@@ -115,6 +115,32 @@ class _Sender:
         self.redact = redact
         self.reachability = reachability
         self.on_round_trip = on_round_trip
+        # whole-request refusal -> whether probing it showed it is about the request itself
+        self._probes: dict[tuple[object, ...], asyncio.Future[bool]] = {}
+
+    async def send_batch(self, items: list[Item]) -> Settled:
+        """One of the run's batches. When several meet the same whole-request refusal, one is
+        probed (see :meth:`_bisect`) and the others wait for its verdict: if the refusal is
+        about the request, they end unsent with the run, instead of each being bisected."""
+        answer = await self._post(items)
+        if isinstance(answer, Settled):
+            return answer
+        key = self._refusal(answer) if len(items) > 1 else None
+        if key is None or key[0] == CONFLICT:
+            return await self._judge(items, answer)
+        probe = self._probes.get(key)
+        if probe is not None:
+            if await asyncio.shield(probe):
+                return Settled(unresolved=list(items))  # the probe stopped the run
+            return await self._judge(items, answer)
+        probe = self._probes[key] = asyncio.get_running_loop().create_future()
+        request_level = False
+        try:
+            settled = await self._judge(items, answer)
+            request_level = settled.stop is not None and settled.stop[0] is StopReason.REFUSED
+            return settled
+        finally:
+            probe.set_result(request_level)
 
     async def send(self, items: list[Item]) -> Settled:
         answer = await self._post(items)
@@ -323,8 +349,10 @@ class _Run:
         send, unchanged = self.incremental.decide(items, self.schedule.busy)
         for item in send:
             self.schedule.add(item)
+        known = self.incremental.object_ids(unchanged) if unchanged else {}
         for item in unchanged:
-            self.write(RecordResult(item.rec.line, item.rec.id, Outcome.UNCHANGED))
+            rec = item.rec
+            self.write(RecordResult(rec.line, rec.id, Outcome.UNCHANGED, known.get(rec.id)))
 
     def write(self, result: RecordResult) -> None:
         self.writer.write(result)
@@ -333,7 +361,7 @@ class _Run:
     def send(self, batch: list[Item]) -> asyncio.Task[Settled]:
         if self.incremental is not None:
             self.incremental.before_send(batch)
-        return asyncio.ensure_future(self.sender.send(batch))
+        return asyncio.ensure_future(self.sender.send_batch(batch))
 
     def settle(self, batch: list[Item], settled: Settled) -> None:
         """Report each result; tell the state; only then let the batch's ids go out again.

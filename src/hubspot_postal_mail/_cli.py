@@ -155,7 +155,7 @@ Exit status:
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
     help="Write one JSON line per input record: line, id, outcome "
-    "(created/updated/failed/skipped), object_id, error.",
+    "(created/updated/unchanged/failed/skipped), object_id, error. Rewritten each run.",
 )
 @click.option(
     "--state",

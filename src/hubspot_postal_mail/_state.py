@@ -21,15 +21,14 @@ Two runs must not share a state: :class:`State` takes an exclusive ``flock`` on 
 *any* descriptor of that file is closed in the process), fails at once when another run holds
 it, and names that run's pid. The kernel drops the lock when the process dies.
 
-How a run uses it (docs/state.md says why this is the rule for repeated ids):
+How a run uses it (docs/state.md gives the rule for repeated ids):
 
 1. Fingerprint each valid record's properties (exactly what would be sent). For records whose
    id has no line pending or in flight, :meth:`State.lookup` their ids, ``LOOKUP_CHUNK`` at a
    time, and decide in the same step (no ``await`` between): a fingerprint equal to the
-   looked-up one is ``unchanged`` and not sent. A line queued behind an earlier line of its id
-   is decided when it reaches the head of the queue, against what that earlier line left: its
-   fingerprint if confirmed or skipped as unchanged, the restored entry if refused, nothing if
-   its outcome is unknown.
+   looked-up one is ``unchanged`` and not sent. A line whose id has an earlier line pending or
+   in flight is sent (what HubSpot will hold by then is not the state's to know); see
+   :mod:`._incremental`, which keeps this rule.
 2. Before a batch is sent: :meth:`State.forget` its ids (keep what it returns until the answer).
 3. After the answer, before the ids are released: :meth:`State.confirm` the inputs HubSpot
    confirmed; :meth:`State.restore` the forgotten entries of inputs HubSpot refused outright

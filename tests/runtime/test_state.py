@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -11,14 +12,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from hypothesis import given
+import respx
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hubspot_postal_mail import StateError, StateLocked
+from hubspot_postal_mail import RetryPolicy, StateError, StateLocked, upsert_all
 from hubspot_postal_mail._state import (
     LOOKUP_CHUNK,
     Confirmed,
@@ -389,14 +392,14 @@ def test_a_state_killed_mid_confirm_keeps_every_confirmed_batch_and_no_half_batc
     assert next_batch >= KILLS * 4
 
 
-# -- the repeated-ids rule, on a model of HubSpot ---------------------------------------------
+# -- the engine's rule for repeated ids, against a model of HubSpot ---------------------------
 #
-# The wiring docs/state.md describes, line by line (batching changes nothing here: the engine
-# never has two lines of one id in flight): skip a line whose fingerprint equals what the line
-# before it left (the state's row for an id's first line), forget before sending, confirm
-# after a result, restore after a refusal, leave forgotten when the outcome is unknown.
+# upsert_all with a state, one line a request, against a HubSpot that merges properties and
+# gives each line the fate it names: written, refused, written but the answer lost, or lost
+# before it was written. Whatever the lines and fates, every run ends where sending every line
+# one by one would, and no row of the state claims values HubSpot does not hold.
 
-CONFIRMED, REFUSED, UNKNOWN_WRITTEN, UNKNOWN_LOST = "confirmed", "refused", "written?", "lost?"
+OK, REFUSED, WRITTEN_ANSWER_LOST, LOST = "ok", "refused", "written?", "lost?"
 
 Line = tuple[str, dict[str, str], str]  # id, properties, what HubSpot does with it
 
@@ -404,82 +407,97 @@ lines_strategy = st.lists(
     st.tuples(
         st.sampled_from(["E1", "E2", "E3"]),
         st.dictionaries(st.sampled_from(["body", "owner"]), st.sampled_from(["0", "1"])),
-        st.sampled_from([CONFIRMED, CONFIRMED, CONFIRMED, REFUSED, UNKNOWN_WRITTEN, UNKNOWN_LOST]),
+        st.sampled_from([OK, OK, OK, REFUSED, WRITTEN_ANSWER_LOST, LOST]),
     ),
-    max_size=12,
+    max_size=10,
 )
+ENGINE_URL = "https://api.example.test"
 
 
 def one_by_one(hub: dict[str, dict[str, str]], lines: list[Line]) -> None:
     """What HubSpot ends with when every line is sent (an upsert merges properties)."""
     for key, properties, fate in lines:
-        if fate in (CONFIRMED, UNKNOWN_WRITTEN):
-            hub.setdefault(key, {}).update(properties)
+        if fate in (OK, WRITTEN_ANSWER_LOST):
+            hub.setdefault(key, {}).update({KEY: key, **properties, "fate": fate})
 
 
-def run_with_state(state: State, hub: dict[str, dict[str, str]], lines: list[Line]) -> int:
-    """The proposed rule; returns how many lines it sent."""
-    left: dict[str, bytes | None] = {}
-    sent = 0
-    for key, properties, fate in lines:
-        fp = fingerprint(properties)
-        current = left[key] if key in left else state.lookup([key]).get(key)
-        if fp == current:
-            continue  # unchanged: HubSpot already holds these values
-        removed = state.forget([key])
-        sent += 1
-        if fate in (CONFIRMED, UNKNOWN_WRITTEN):
-            hub.setdefault(key, {}).update(properties)
-        if fate == CONFIRMED:
-            state.confirm([(key, fp, "1")])
-            left[key] = fp
-        elif fate == REFUSED:
-            state.restore(removed)
-            left[key] = removed[key].fingerprint if key in removed else None
-        else:  # no answer: HubSpot may or may not hold the new values
-            left[key] = None
-    return sent
+def modelled_hubspot(hub: dict[str, dict[str, str]]) -> Callable[[httpx.Request], httpx.Response]:
+    def respond(request: httpx.Request) -> httpx.Response:
+        (line,) = json.loads(request.content)["inputs"]
+        key, properties = line["id"], line["properties"]
+        fate = properties["fate"]
+        trace = line["objectWriteTraceId"]
+        if fate == LOST:
+            raise httpx.ReadTimeout("lost before it was written", request=request)
+        if fate == REFUSED:
+            error = {"status": "error", "category": "VALIDATION_ERROR", "message": "no"}
+            body = {
+                **ANSWER,
+                "results": [],
+                "errors": [error | {"context": {"objectWriteTraceId": [trace]}}],
+            }
+            return httpx.Response(207, json=body)
+        hub.setdefault(key, {}).update(properties)
+        if fate == WRITTEN_ANSWER_LOST:
+            raise httpx.ReadTimeout("written, but the answer was lost", request=request)
+        result = {"id": "1", "new": False, "properties": {KEY: key}, "objectWriteTraceId": trace}
+        return httpx.Response(200, json={**ANSWER, "results": [result]})
+
+    return respond
 
 
+ANSWER = {
+    "status": "COMPLETE",
+    "startedAt": "2026-01-01T00:00:00Z",
+    "completedAt": "2026-01-01T00:00:01Z",
+}
+
+
+@settings(max_examples=40, deadline=None)
 @given(lines_strategy, lines_strategy)
-def test_the_rule_ends_where_sending_every_line_would_and_the_state_never_overclaims(
+def test_runs_with_a_state_end_where_every_line_would_and_the_state_never_overclaims(
     first: list[Line], second: list[Line]
 ) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        state = State(Path(folder) / "s.sqlite", base_url=URL, id_property=KEY)
-        with state:
-            hub: dict[str, dict[str, str]] = {}
-            run_with_state(state, hub, first)
-            for ordinary in (first, second):
-                expected = {key: dict(props) for key, props in hub.items()}
-                one_by_one(expected, ordinary)
-                run_with_state(state, hub, ordinary)
-                assert hub == expected
-                # Every row's values are in HubSpot: a later line equal to it may be skipped.
-                seen = {fingerprint(p): p for _, p, _ in first + second}
-                for key, entry in state.entries():
-                    assert hub[key].items() >= seen[entry.fingerprint].items()
-
-
-@given(lines_strategy)
-def test_an_unchanged_rerun_sends_only_lines_that_differ_from_the_one_before(
-    lines: list[Line],
-) -> None:
-    accepted = [(key, props, CONFIRMED) for key, props, _ in lines]
-    with tempfile.TemporaryDirectory() as folder:
-        state = State(Path(folder) / "s.sqlite", base_url=URL, id_property=KEY)
-        with state:
-            hub: dict[str, dict[str, str]] = {}
-            run_with_state(state, hub, accepted)
-            changes = 0  # lines whose values differ from the previous line of their id
-            last: dict[str, dict[str, str]] = {}
-            for key, props, _ in accepted:
-                if key in last and last[key] != props:
-                    changes += 1
-                last[key] = props
-            first_lines_differ = sum(
-                next(p for k, p, _ in accepted if k == key) != last[key] for key in last
+    hub: dict[str, dict[str, str]] = {}
+    with tempfile.TemporaryDirectory() as folder, respx.mock(assert_all_called=False) as mock:
+        mock.post(url__startswith=ENGINE_URL).mock(side_effect=modelled_hubspot(hub))
+        path = Path(folder) / "s.sqlite"
+        for lines in (first, first, second, second):
+            expected = {key: dict(props) for key, props in hub.items()}
+            one_by_one(expected, lines)
+            upsert_all(
+                [{KEY: key, **props, "fate": fate} for key, props, fate in lines],
+                id_property=KEY,
+                token="pat-test",
+                base_url=ENGINE_URL,
+                state=path,
+                batch_size=1,
+                concurrency=1,
+                retry_policy=RetryPolicy(max_attempts=1),
             )
-            assert run_with_state(state, hub, accepted) == changes + first_lines_differ
-            if all(len({str(p) for k, p, _ in accepted if k == key}) == 1 for key in last):
-                assert run_with_state(state, hub, accepted) == 0  # one value per id: nothing
+            assert hub == expected
+            sent = {
+                fingerprint({KEY: key, **props, "fate": fate}): {KEY: key, **props, "fate": fate}
+                for key, props, fate in first + second
+            }
+            with State(path, base_url=ENGINE_URL, id_property=KEY, readonly=True) as state:
+                for key, entry in state.entries():
+                    assert hub[key].items() >= sent[entry.fingerprint].items()
+
+
+def test_an_unchanged_rerun_sends_nothing_for_ids_whose_lines_are_alike(tmp_path: Path) -> None:
+    hub: dict[str, dict[str, str]] = {}
+    lines = [("E1", {"body": "a"}, OK), ("E1", {"body": "a"}, OK), ("E2", {"body": "b"}, OK)]
+    with respx.mock() as mock:
+        route = mock.post(url__startswith=ENGINE_URL).mock(side_effect=modelled_hubspot(hub))
+        for _ in range(2):
+            report = upsert_all(
+                [{KEY: key, **props, "fate": fate} for key, props, fate in lines],
+                id_property=KEY,
+                token="pat-test",
+                base_url=ENGINE_URL,
+                state=tmp_path / "s.sqlite",
+                batch_size=1,
+            )
+    assert route.call_count == 3  # the first run's three lines; the rerun sends nothing
+    assert report.unchanged == 3
