@@ -7,7 +7,7 @@ property ``external_id`` plus the documented postal-mail properties.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +53,11 @@ def api_inputs(batch: list[dict[str, str]]) -> dict[str, Any]:
     }
 
 
-def write_jsonl(path: Path, count: int) -> Path:
-    """``count`` records, one JSON object a line, written in chunks (never all in memory)."""
+def write_jsonl(path: Path, count: int, rows: Iterable[dict[str, str]] | None = None) -> Path:
+    """``count`` records (or ``rows``), one JSON object a line, in chunks (never all in memory)."""
     with path.open("w", encoding="utf-8") as out:
         chunk: list[str] = []
-        for rec in records(count):
+        for rec in records(count) if rows is None else rows:
             chunk.append(json.dumps(rec))
             if len(chunk) == 10_000:
                 out.write("\n".join(chunk) + "\n")

@@ -19,13 +19,30 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from benchmarks import client_cost, memory, pacing, report, shared_budget_run, workflow
+from benchmarks import (
+    client_cost,
+    memory,
+    pacing,
+    real_conditions_run,
+    report,
+    shared_budget_run,
+    sync_state_run,
+    workflow,
+)
 from benchmarks.echo_server import ROOT, running_echo_server
 from benchmarks.records import batches
 
 RESULTS = Path(__file__).resolve().parent / "results"
 README = ROOT / "README.md"
-SECTIONS = ("client_cost", "pacing", "memory", "workflow", "shared_budget")
+SECTIONS = (
+    "client_cost",
+    "pacing",
+    "memory",
+    "workflow",
+    "shared_budget",
+    "real_conditions",
+    "sync_state",
+)
 ECHO_SERVER = (
     "`benchmarks/echo_server.py`, raw asyncio on 127.0.0.1 in its own process, a valid 200 "
     "body built from each request, no records kept, no rate limit"
@@ -113,12 +130,23 @@ def run_shared_budget(quick: bool) -> dict[str, Any]:
     return data
 
 
+def run_real_conditions(quick: bool) -> dict[str, Any]:
+    # Five latencies of ~35 s each, then ~60 s of whole-batch 409s at 1 s; quick: a few s each.
+    return real_conditions_run.measure(quick, say=_say)
+
+
+def run_sync_state(quick: bool) -> dict[str, Any]:
+    return sync_state_run.measure(100_000 if quick else 1_000_000, say=_say)
+
+
 RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "client_cost": run_client_cost,
     "pacing": run_pacing,
     "memory": run_memory,
     "workflow": run_workflow,
     "shared_budget": run_shared_budget,
+    "real_conditions": run_real_conditions,
+    "sync_state": run_sync_state,
 }
 RENDER: dict[str, Callable[[report.Results], str]] = {
     "client_cost": report.client_cost_md,
@@ -126,6 +154,8 @@ RENDER: dict[str, Callable[[report.Results], str]] = {
     "memory": report.memory_md,
     "workflow": report.workflow_md,
     "shared_budget": report.shared_budget_md,
+    "real_conditions": report.real_conditions_md,
+    "sync_state": report.sync_state_md,
 }
 
 
@@ -137,10 +167,11 @@ def write_outputs(data: report.Results, results_dir: Path, readme: Path | None) 
     (results_dir / "results.json").write_text(json.dumps(data, indent=2) + "\n")
     for section in SECTIONS:
         if section in data:
-            (results_dir / f"{section}.md").write_text(
-                RENDER[section](data) + f"\n![{section}]({section}.png)\n"
-            )
-            plots.PLOTS[section](data, results_dir / f"{section}.png")
+            text = RENDER[section](data)
+            if section in plots.PLOTS:  # the newer sections are tables only
+                text += f"\n![{section}]({section}.png)\n"
+                plots.PLOTS[section](data, results_dir / f"{section}.png")
+            (results_dir / f"{section}.md").write_text(text)
     (results_dir / "SUMMARY.md").write_text(report.summary_md(data))
     if readme is not None and readme.exists():
         text = readme.read_text(encoding="utf-8")

@@ -111,3 +111,89 @@ def test_shared_budget_goals_read_only_the_shared_row() -> None:
     text = report.shared_budget_md(_shared(0.93, 0.0, 0))
     assert text.count("\n| ") == 2 + 2
     assert "| shared budget (Redis) | 0.930 |" in text
+
+
+def _real_and_state(share_at_2s: float, unchanged_requests: int) -> report.Results:
+    pacing = [
+        {
+            "latency_s": latency,
+            "records": 60_000,
+            "requests": 600,
+            "rate_limited": 0,
+            "share_of_budget": share_at_2s if latency == 2.0 else 0.97,
+            "lost": 0,
+            "peak_in_flight": 40,
+            "elapsed_s": 33.0,
+            "ideal_s": 31.0,
+        }
+        for latency in (0.05, 1.0, 2.0)
+    ]
+    conflicts = {
+        "records": 4_000,
+        "distinct_ids": 2_400,
+        "written_pct": 100.0,
+        "lost": 0,
+        "stale": 0,
+        "conflicting_reported_conflict": 80,
+        "conflicting_records": 80,
+        "conflicting_ids": 48,
+        "good_records_failed": 0,
+        "requests": 1_100,
+        "share_of_budget": 0.9,
+        "elapsed_s": 60.0,
+    }
+    predictions = [{"tier": "t", "limit": "190/10", "ideal_s": 521.0, "predicted_s": 548.4}]
+
+    def run(name: str, requests: int, unchanged: int) -> dict[str, Any]:
+        return {
+            "run": name,
+            "requests": requests,
+            "created": 0,
+            "updated": 0,
+            "unchanged": unchanged,
+            "wall_s": 10.0,
+            "run_s": 5.0,
+            "records_per_s_wall": 100_000,
+            "records_per_s_run": 200_000,
+            "state_mb": 60.0,
+            "peak_rss_mb": 90.0,
+        }
+
+    return {
+        "meta": {"cpus": 2},
+        "real_conditions": {
+            "limit": 95,
+            "window_s": 5.0,
+            "rows": pacing,
+            "conflicts": conflicts,
+            "predictions": predictions,
+        },
+        "sync_state": {
+            "records": 1_000_000,
+            "changed_every": 100,
+            "startup_s": 0.4,
+            "rows": [
+                run("first run", 10_000, 0),
+                run("unchanged rerun", unchanged_requests, 1_000_000),
+                run("1% changed", 100, 990_000),
+            ],
+        },
+    }
+
+
+def test_real_conditions_and_sync_state_goals_follow_the_figures() -> None:
+    met = {g.goal: g.met for g in report.goals(_real_and_state(0.96, 0))}
+    assert all(met.values())
+    missed = {g.goal: g for g in report.goals(_real_and_state(0.5, 3))}
+    share = next(g for name, g in missed.items() if "every latency" in name)
+    assert (share.met, share.measured) == (False, "lowest 0.500 (at 2 s)")
+    assert not next(g.met for name, g in missed.items() if "sends 0 requests" in name)
+
+
+def test_real_conditions_and_sync_state_tables_show_each_row_and_the_prediction() -> None:
+    data = _real_and_state(0.96, 0)
+    real = report.real_conditions_md(data)
+    assert real.count("| 60,000 |") == 3
+    assert "| t | 190/10 | 8 min 41 s | 9 min 08 s |" in real
+    state = report.sync_state_md(data)
+    assert "| unchanged rerun | 0 | 0 / 0 / 1,000,000 |" in state

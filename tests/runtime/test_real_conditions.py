@@ -61,6 +61,13 @@ def test_in_flight_follows_rate_times_latency_bounded_by_one_windows_budget(
     assert gauge.limit == expected
 
 
+def test_auto_stays_within_hubspots_largest_window_whatever_budget_it_is_given() -> None:
+    gauge = Concurrency(RequestBudget(RateLimit(100_000, 1.0)))
+    assert gauge.limit == 250  # before any answer: the 1 s first guess would say 100,000
+    gauge.observe(0.01)
+    assert gauge.limit == 250
+
+
 def test_a_number_caps_the_in_flight_target() -> None:
     gauge = Concurrency(RequestBudget(RateLimit(190, 10.0)), cap=8)
     gauge.observe(3.0)
