@@ -13,6 +13,7 @@ underneath, heartbeat, fallback on a lost Redis) with the window swapped:
   time they were taken and named with a random suffix of its own, so an answer can neither
   find its entry nor move it on; each slot frees one window after the attempt started;
 - give back a slot whose attempt never reached HubSpot: **cannot** either (same reason);
+- ``PYRATE_MARGIN=0.02``: leave that share of the budget unused, as ``limits`` was measured;
 - a 429: fill the window, as the project does, by taking what is left of it in one weight
   (``blocking=False``), counted with the bucket's own key.
 
@@ -22,6 +23,8 @@ Run as ``python -m benchmarks.pyrate_window upsert ...``: the ``postal-mail`` co
 
 from __future__ import annotations
 
+import math
+import os
 import time
 from typing import Any
 
@@ -41,6 +44,8 @@ from hubspot_postal_mail._shared_budget import (
     connect_shared_pacer,
 )
 
+MARGIN_ENV = "PYRATE_MARGIN"  # share of the budget the library's window leaves unused (0.02)
+
 
 class PyrateAsyncPacer(SharedAsyncPacer):
     """The project's shared pacer with pyrate-limiter's Redis bucket as the shared window."""
@@ -50,6 +55,13 @@ class PyrateAsyncPacer(SharedAsyncPacer):
         self._bucket_key = f"{KEY_PREFIX}:pyrate:{key}"
         self._limiter: Limiter | None = None
         self._limiter_limit = 0
+        self._margin = float(os.environ.get(MARGIN_ENV, "0"))
+
+    @property
+    def limit(self) -> int:
+        """The budget as headers tightened it, less the margin (none unless ``PYRATE_MARGIN``)."""
+        limit = self.budget.limit
+        return max(1, limit - math.ceil(limit * self._margin)) if self._margin else limit
 
     async def _window(self) -> Limiter:
         """The library's limiter at the limit this run asks for (its rates are fixed: a

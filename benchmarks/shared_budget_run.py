@@ -98,6 +98,7 @@ def run_mode(
     latency: float,
     redis_url: str | None,
     pyrate: bool = False,
+    pyrate_margin: float = 0.0,
 ) -> dict[str, Any]:
     """The four jobs at once against a fresh fake; the figures for one table row."""
     fake, base_url = start_fake(limit, window, latency)
@@ -117,7 +118,7 @@ def run_mode(
             "--json",
         ] + (["--shared-budget", redis_url] if redis_url else [])
         env = {"HUBSPOT_ACCESS_TOKEN": TOKEN, "PATH": ""} | (
-            {"PYTHONPATH": str(ROOT)} if pyrate else {}
+            {"PYTHONPATH": str(ROOT), "PYRATE_MARGIN": str(pyrate_margin)} if pyrate else {}
         )
         launched = time.time()
         jobs = []
@@ -164,6 +165,7 @@ def run_mode(
         if redis_url
         else "independent jobs",
         "shared": bool(redis_url),
+        **({"pyrate_margin": pyrate_margin} if pyrate else {}),
         "records": sum(s["total"] for s in summaries),
         "requests": requests,
         "rate_limited": rate_limited,
