@@ -21,6 +21,10 @@ Measured, per mode:
 - 429s, as a count and a share of all requests sent;
 - records lost: input records whose id the fake does not hold with the input's value;
 - wall time: from launching the four processes to the last one's exit.
+
+``--pyrate`` adds a third row: the four jobs with ``--shared-budget`` served by pyrate-limiter's
+Redis bucket instead of the project's window (``benchmarks/pyrate_window.py``, measurement only;
+needs the ``bench`` dependency group).
 """
 
 from __future__ import annotations
@@ -87,13 +91,22 @@ def start_fake(limit: int, window: float, latency: float) -> tuple[subprocess.Po
 
 
 def run_mode(
-    inputs: list[Path], *, limit: int, window: float, latency: float, redis_url: str | None
+    inputs: list[Path],
+    *,
+    limit: int,
+    window: float,
+    latency: float,
+    redis_url: str | None,
+    pyrate: bool = False,
+    pyrate_margin: float = 0.0,
 ) -> dict[str, Any]:
     """The four jobs at once against a fresh fake; the figures for one table row."""
     fake, base_url = start_fake(limit, window, latency)
     try:
+        # pyrate: the same command, its shared window swapped (benchmarks/pyrate_window.py)
+        command = [sys.executable, "-m", "benchmarks.pyrate_window"] if pyrate else [POSTAL_MAIL]
         argv = [
-            POSTAL_MAIL,
+            *command,
             "upsert",
             "",
             "--id-property",
@@ -104,11 +117,13 @@ def run_mode(
             f"{limit}/{window:g}",
             "--json",
         ] + (["--shared-budget", redis_url] if redis_url else [])
-        env = {"HUBSPOT_ACCESS_TOKEN": TOKEN, "PATH": ""}
+        env = {"HUBSPOT_ACCESS_TOKEN": TOKEN, "PATH": ""} | (
+            {"PYTHONPATH": str(ROOT), "PYRATE_MARGIN": str(pyrate_margin)} if pyrate else {}
+        )
         launched = time.time()
         jobs = []
         for path in inputs:
-            argv[2] = str(path)
+            argv[len(command) + 1] = str(path)
             jobs.append(
                 subprocess.Popen(  # noqa: S603 - our own command line
                     list(argv), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -144,8 +159,13 @@ def run_mode(
         needed, limit, window, latency_s=latency, concurrency=CONCURRENCY * len(inputs)
     )
     return {
-        "mode": "shared budget (Redis)" if redis_url else "independent jobs",
+        "mode": "shared budget, pyrate-limiter's window"
+        if pyrate
+        else "shared budget (Redis)"
+        if redis_url
+        else "independent jobs",
         "shared": bool(redis_url),
+        **({"pyrate_margin": pyrate_margin} if pyrate else {}),
         "records": sum(s["total"] for s in summaries),
         "requests": requests,
         "rate_limited": rate_limited,
@@ -163,9 +183,15 @@ def run_mode(
 
 
 def measure(
-    records: int, *, limit: int = 100, window: float = 2.0, latency: float = 0.2
+    records: int,
+    *,
+    limit: int = 100,
+    window: float = 2.0,
+    latency: float = 0.2,
+    pyrate: bool = False,
 ) -> dict[str, Any]:
-    """Both modes on the same inputs; the section's data for ``results.json``."""
+    """Both modes on the same inputs (and pyrate-limiter's window: ``pyrate``); the section's
+    data for ``results.json``."""
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         inputs = write_inputs(Path(tmp), PROCESSES, records)
         redis = stack.enter_context(running_redis())
@@ -173,6 +199,17 @@ def measure(
             run_mode(inputs, limit=limit, window=window, latency=latency, redis_url=None),
             run_mode(inputs, limit=limit, window=window, latency=latency, redis_url=redis.url),
         ]
+        if pyrate:
+            rows.append(
+                run_mode(
+                    inputs,
+                    limit=limit,
+                    window=window,
+                    latency=latency,
+                    redis_url=redis.url,
+                    pyrate=True,
+                )
+            )
     return {
         "processes": PROCESSES,
         "records_per_process": records,
@@ -190,10 +227,19 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=2.0, help="window, seconds")
     parser.add_argument("--latency", type=float, default=0.2, help="fake answer time, seconds")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--pyrate", action="store_true", help="add a row with pyrate-limiter's Redis window"
+    )
     args = parser.parse_args()
     if str(ROOT) not in sys.path:  # pragma: no cover - run from elsewhere
         sys.path.insert(0, str(ROOT))
-    data = measure(args.records, limit=args.limit, window=args.window, latency=args.latency)
+    data = measure(
+        args.records,
+        limit=args.limit,
+        window=args.window,
+        latency=args.latency,
+        pyrate=args.pyrate,
+    )
     text = json.dumps(data, indent=2)
     print(text)
     if args.json:

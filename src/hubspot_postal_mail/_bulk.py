@@ -349,10 +349,10 @@ class _Run:
         send, unchanged = self.incremental.decide(items, self.schedule.busy)
         for item in send:
             self.schedule.add(item)
-        known = self.incremental.object_ids(unchanged) if unchanged else {}
+        # No object id on these lines: a second lookup per chunk would halve the speed of an
+        # unchanged rerun, and the first run's report has it.
         for item in unchanged:
-            rec = item.rec
-            self.write(RecordResult(rec.line, rec.id, Outcome.UNCHANGED, known.get(rec.id)))
+            self.write(RecordResult(item.rec.line, item.rec.id, Outcome.UNCHANGED))
 
     def write(self, result: RecordResult) -> None:
         self.writer.write(result)
@@ -411,7 +411,9 @@ class _Run:
         try:
             while True:
                 self._check_stop_request()
-                while not exhausted and not self.stopping and s.pending_records < self.read_ahead:
+                limit = self.concurrency.limit  # read once a round: it costs, per record
+                read_ahead = 2 * s.batch_size * limit
+                while not exhausted and not self.stopping and s.pending_records < read_ahead:
                     try:
                         raw = next(sync_source) if sync_source is not None else await anext(source)  # type: ignore[arg-type]
                     except (StopIteration, StopAsyncIteration):
@@ -419,7 +421,7 @@ class _Run:
                         break
                     self.accept(seq, raw)
                     seq += 1
-                    free = max(1, self.concurrency.limit - len(tasks))
+                    free = max(1, limit - len(tasks))
                     if s.eligible >= s.batch_size * free:
                         break
                 self.decide()

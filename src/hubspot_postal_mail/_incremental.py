@@ -32,10 +32,6 @@ class Incremental:
         self.full = full  # send everything; the state is refreshed all the same
         self._forgotten: dict[str, Confirmed] = {}  # ids in flight -> their entry before
 
-    def object_ids(self, items: Sequence[Item]) -> dict[str, str]:
-        """HubSpot's object ids of ``items`` (for the report lines of unchanged records)."""
-        return self.state.object_ids([item.rec.id for item in items])
-
     def decide(
         self, items: Sequence[Item], busy: Callable[[str], bool]
     ) -> tuple[list[Item], list[Item]]:
