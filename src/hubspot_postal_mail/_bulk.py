@@ -315,10 +315,6 @@ class _Run:
     def stopping(self) -> bool:
         return self.report.stop_reason is not None
 
-    @property
-    def read_ahead(self) -> int:
-        return 2 * self.settings.batch_size * self.concurrency.limit
-
     def stop(self, reason: StopReason, message: str) -> None:
         """Send nothing new; requests waiting for a slot or a retry end at once."""
         if not self.stopping:
@@ -386,13 +382,13 @@ class _Run:
                 self.report.snapshot(read=self.read, in_flight=self.schedule.in_flight_records)
             )
 
-    def _may_send(self, in_flight: int, exhausted: bool) -> bool:
+    def _may_send(self, in_flight: int, limit: int, read_ahead: int, exhausted: bool) -> bool:
         s = self.schedule
         return (
             not self.stopping
-            and in_flight < self.concurrency.limit
+            and in_flight < limit
             and s.eligible > 0
-            and (s.eligible >= s.batch_size or exhausted or s.pending_records >= self.read_ahead)
+            and (s.eligible >= s.batch_size or exhausted or s.pending_records >= read_ahead)
         )
 
     def _check_stop_request(self) -> None:
@@ -425,7 +421,7 @@ class _Run:
                     if s.eligible >= s.batch_size * free:
                         break
                 self.decide()
-                while self._may_send(len(tasks), exhausted):
+                while self._may_send(len(tasks), limit, read_ahead, exhausted):
                     batch = s.take_batch()
                     tasks[self.send(batch)] = batch
                 if not tasks:
