@@ -345,10 +345,13 @@ class _Run:
         send, unchanged = self.incremental.decide(items, self.schedule.busy)
         for item in send:
             self.schedule.add(item)
-        # No object id on these lines: a second lookup per chunk would halve the speed of an
-        # unchanged rerun, and the first run's report has it.
+        if not self.writer.active:  # nobody reads their lines: an unchanged rerun's fast path
+            self.report.add_unchanged(len(unchanged))
+            return
+        object_ids = self.incremental.object_ids(unchanged)
         for item in unchanged:
-            self.write(RecordResult(item.rec.line, item.rec.id, Outcome.UNCHANGED))
+            key = item.rec.id
+            self.write(RecordResult(item.rec.line, key, Outcome.UNCHANGED, object_ids.get(key)))
 
     def write(self, result: RecordResult) -> None:
         self.writer.write(result)

@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from ._answers import Item
+from ._fingerprint import fingerprint
 from ._report import Category, Outcome, RecordResult
-from ._state import Confirmed, State, fingerprint
+from ._state import Confirmed, State
 
 WRITTEN = frozenset({Outcome.CREATED, Outcome.UPDATED})
 
@@ -40,22 +41,28 @@ class Incremental:
         ``busy(id)``: an earlier line of the id is pending or in flight. An item sent here makes
         its id busy for the items after it, so the caller queues them as it goes.
         """
-        for item in items:
-            item.fingerprint = fingerprint(item.rec.properties)
+        prints = [fingerprint(item.rec.properties) for item in items]
+        for item, print_ in zip(items, prints, strict=True):
+            item.fingerprint = print_
         if self.full:
             return list(items), []
-        known = self.state.lookup([item.rec.id for item in items if not busy(item.rec.id)])
+        free = [n for n, item in enumerate(items) if not busy(item.rec.id)]
+        differ = self.state.changed([items[n].rec.id for n in free], [prints[n] for n in free])
+        alike = {n for k, n in enumerate(free) if k not in differ}
         send: list[Item] = []
         unchanged: list[Item] = []
         queued: set[str] = set()
-        for item in items:
-            key = item.rec.id
-            if key not in queued and not busy(key) and known.get(key) == item.fingerprint:
+        for n, item in enumerate(items):
+            if n in alike and item.rec.id not in queued:
                 unchanged.append(item)
             else:
                 send.append(item)
-                queued.add(key)
+                queued.add(item.rec.id)
         return send, unchanged
+
+    def object_ids(self, items: Sequence[Item]) -> dict[str, str]:
+        """HubSpot's object ids of these records' ids, for their report lines."""
+        return self.state.object_ids([item.rec.id for item in items]) if items else {}
 
     def before_send(self, batch: Iterable[Item]) -> None:
         self._forgotten.update(self.state.forget([item.rec.id for item in batch]))

@@ -158,6 +158,11 @@ class UpsertReport(Counts):
                 if len(self.failures) < MAX_FAILURES_KEPT:
                     self.failures.append(result)
 
+    def add_unchanged(self, count: int) -> None:
+        """``count`` unchanged records at once, when nobody reads their report lines."""
+        self.total += count
+        self.unchanged += count
+
     # The transport's counters (see _transport.RequestCounter), told to the listener at once so
     # a progress bar shows retries and 429s while a slow batch is still being retried.
 
@@ -234,6 +239,11 @@ class ReportWriter:
         if self._stream is not None:
             line = json.dumps(result.to_dict(), ensure_ascii=False, separators=(",", ":"))
             self._stream.write(self._redact(line) + "\n")
+
+    @property
+    def active(self) -> bool:
+        """Whether lines written here go anywhere."""
+        return self._callback is not None or self._stream is not None
 
     def flush(self) -> None:
         if self._stream is not None:

@@ -13,6 +13,7 @@ def test_every_record_of_the_rerun_is_found_unchanged_and_sizes_are_reported(
     tmp_path: Path,
 ) -> None:
     result = measure(3_000, tmp_path)
+    assert result["compare_in_sqlite"]["unchanged"] == 3_000
     assert result["lookup_in_chunks"]["unchanged"] == 3_000
     assert result["lookup_per_id"]["unchanged"] == 3_000
     assert result["unchanged_from_jsonl"]["unchanged"] == 3_000

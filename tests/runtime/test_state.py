@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -22,12 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hubspot_postal_mail import RetryPolicy, StateError, StateLocked, upsert_all
-from hubspot_postal_mail._state import (
-    LOOKUP_CHUNK,
-    Confirmed,
-    State,
-    fingerprint,
-)
+from hubspot_postal_mail._fingerprint import fingerprint
+from hubspot_postal_mail._state import LOOKUP_CHUNK, Confirmed, State
 
 URL = "https://api.hubapi.com"
 KEY = "external_id"
@@ -74,7 +71,7 @@ def test_a_fingerprint_changes_with_any_value_key_or_separator_inside_a_value() 
 def test_a_fingerprint_is_the_same_in_every_process() -> None:
     # A state written by one run is read by the next: no per-process hash seed may leak in.
     code = (
-        "from hubspot_postal_mail._state import fingerprint\n"
+        "from hubspot_postal_mail._fingerprint import fingerprint\n"
         "print(fingerprint({'a': 'é', 'b': 'x'}).hex())"
     )
     outputs = {
@@ -88,6 +85,43 @@ def test_a_fingerprint_is_the_same_in_every_process() -> None:
         for seed in ("1", "2")
     }
     assert outputs == {fingerprint({"b": "x", "a": "é"}).hex()}
+
+
+def test_fingerprints_keep_their_digests_across_versions() -> None:
+    """A state written by an earlier version is compared with this one's fingerprints: any
+    change of digest is a new state format (``FINGERPRINT``), never a silent one."""
+    golden = {
+        "": {},
+        "a": {"a": "b"},
+        "body": {"hs_postal_mail_body": "Invoice", "hs_timestamp": "2026-01-01T00:00:00Z"},
+        "percent": {"%s": "%d", "b%": "%"},
+        "nul": {"a": "b\x00c"},
+        "accent": {"b": "x", "a": "é"},
+    }
+    digests = {name: fingerprint(properties).hex() for name, properties in golden.items()}
+    assert digests == {
+        "": "5459800fe441a49f8f724a01cbb9302c",
+        "a": "0e2fc59e2f38609418b5eadc9a08c8f4",
+        "body": "c9fac9ef28ff500c9a8b371743bc9cc3",
+        "percent": "2149bb889a90e8edad38fc5abb377544",
+        "nul": "5b3e17ec299eb8fff640ac438f59c1f7",
+        "accent": "20be2cd61bec36dfcfd72c70a13edcb3",
+    }
+
+
+def test_a_fingerprint_is_right_however_many_orders_of_names_a_run_meets() -> None:
+    """Sorting is planned once per order of names, and the plans are bounded: past the bound
+    they are made again, never mixed up."""
+    names = [f"p{i}" for i in range(12)]
+    rnd = random.Random(5)  # noqa: S311 - test data
+    for _ in range(1_500):
+        chosen = rnd.sample(names, rnd.randint(1, len(names)))
+        properties = {name: f"{name}={rnd.random()}" for name in chosen}
+        joined = "\x00".join(f"{k}\x00{v}" for k, v in sorted(properties.items()))
+        expected = hashlib.blake2b(
+            joined.encode(), digest_size=16, person=b"hpm-state-nul1"
+        ).digest()
+        assert fingerprint(properties) == expected
 
 
 # -- confirm, lookup, forget --------------------------------------------------------------------
@@ -107,6 +141,28 @@ def test_confirmed_rows_are_found_again_after_reopening(tmp_path: Path) -> None:
         assert next(state.entries())[1].confirmed_at == 5
         assert state.summary().ids == len(ids)
         assert state.summary().file_bytes > 0
+
+
+@pytest.mark.parametrize("sqlite_json", [True, False], ids=["json_each", "without-json"])
+def test_changed_names_the_positions_whose_fingerprint_is_not_the_confirmed_one(
+    state: State, sqlite_json: bool
+) -> None:
+    """Over several chunks, with repeated ids, unknown ids and ids needing JSON escapes; the
+    same answer when SQLite lacks JSON and the comparing is done in Python."""
+    state._json_each = sqlite_json
+    odd = 'E"\\é\u2028'
+    confirmed = {f"E{i}": fingerprint({"v": str(i)}) for i in range(LOOKUP_CHUNK + 50)}
+    confirmed[odd] = fingerprint({"v": "odd"})
+    state.confirm((key, fp, None) for key, fp in confirmed.items())
+    ids = [*confirmed, "E3", "never-sent", odd, "E5"]
+    prints = [*confirmed.values(), fingerprint({"v": "3"}), fingerprint({}), b"x" * 16, b"y" * 16]
+    prints[7] = fingerprint({"v": "changed"})
+    prints[LOOKUP_CHUNK + 1] = fingerprint({"v": "changed"})
+    n = len(confirmed)
+    assert state.changed(ids, prints) == {7, LOOKUP_CHUNK + 1, n + 1, n + 2, n + 3}
+    assert state.changed([], []) == set()
+    with pytest.raises(ValueError, match="one fingerprint per id"):
+        state.changed(["E1"], [])
 
 
 def test_a_later_confirm_replaces_the_earlier_one(state: State) -> None:
@@ -326,7 +382,8 @@ def test_a_second_process_fails_at_once_and_the_lock_dies_with_its_holder(tmp_pa
 
 CONFIRM_FOREVER = """
 import sys
-from hubspot_postal_mail._state import State, fingerprint
+from hubspot_postal_mail._fingerprint import fingerprint
+from hubspot_postal_mail._state import State
 state = State(sys.argv[1], base_url=sys.argv[2], id_property="external_id")
 n = int(sys.argv[3])
 shared = [f"shared-{i}" for i in range(2000)]

@@ -70,6 +70,22 @@ def test_an_unchanged_rerun_sends_nothing_and_a_changed_record_alone_is_sent(
     assert hub.store["E7"]["hs_postal_mail_body"] == "changed"
 
 
+def test_unchanged_report_lines_carry_the_object_id_hubspot_gave(tmp_path: Path) -> None:
+    state = tmp_path / "s.state"
+    first: list[RecordResult] = []
+    again: list[RecordResult] = []
+    with serve(MiniHub()) as url:
+        run(url, rows(30), state, report=first.append)
+        summary = run(url, rows(30), state, report=again.append)
+    assert summary.unchanged == 30
+    assert [(r.line, r.id, r.outcome) for r in again] == [
+        (n + 1, f"E{n}", Outcome.UNCHANGED) for n in range(30)
+    ]
+    given = {r.id: r.object_id for r in first}
+    assert None not in given.values()
+    assert {r.id: r.object_id for r in again} == given
+
+
 def test_full_sends_everything_and_refreshes_the_state(tmp_path: Path) -> None:
     state = tmp_path / "s.state"
     hub = MiniHub()
