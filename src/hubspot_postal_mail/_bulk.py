@@ -282,6 +282,9 @@ class _Run:
     """The loop of one run: read, schedule, send, settle; see the module docstring."""
 
     STOP_POLL_S = 0.2  # how soon a caller's stop request is seen while batches are in flight
+    # Records read before the loop looks up: progress, stop requests, signals (an unchanged
+    # rerun sends nothing, so without this it would read its whole input in one go).
+    READ_SLICE = 1_000
 
     def __init__(
         self,
@@ -342,7 +345,10 @@ class _Run:
         if self.incremental is None or not self.undecided:
             return
         items, self.undecided = self.undecided, []
-        send, unchanged = self.incremental.decide(items, self.schedule.busy)
+        s = self.schedule
+        send, unchanged = self.incremental.decide(
+            items, s.busy if s.pending or s.in_flight else None
+        )
         for item in send:
             self.schedule.add(item)
         if not self.writer.active:  # nobody reads their lines: an unchanged rerun's fast path
@@ -412,7 +418,10 @@ class _Run:
                 self._check_stop_request()
                 limit = self.concurrency.limit  # read once a round: it costs, per record
                 read_ahead = 2 * s.batch_size * limit
-                while not exhausted and not self.stopping and s.pending_records < read_ahead:
+                enough = s.batch_size * max(1, limit - len(tasks))  # eligible ids to fill them
+                reading = not exhausted and not self.stopping
+                slice_left = self.READ_SLICE if reading else 0
+                while slice_left and s.pending_records < read_ahead:
                     try:
                         raw = next(sync_source) if sync_source is not None else await anext(source)  # type: ignore[arg-type]
                     except (StopIteration, StopAsyncIteration):
@@ -420,18 +429,26 @@ class _Run:
                         break
                     self.accept(seq, raw)
                     seq += 1
-                    free = max(1, limit - len(tasks))
-                    if s.eligible >= s.batch_size * free:
+                    slice_left -= 1
+                    if len(s.pending) - s.blocked >= enough:  # s.eligible, without the call
                         break
                 self.decide()
                 while self._may_send(len(tasks), limit, read_ahead, exhausted):
                     batch = s.take_batch()
                     tasks[self.send(batch)] = batch
+                sliced = reading and not slice_left and not exhausted
+                if sliced:  # a long stretch read without a request (records unchanged, invalid)
+                    self.progress()
                 if not tasks:
                     if exhausted or self.stopping:
                         break
+                    if sliced:
+                        await asyncio.sleep(0)  # a signal handler or a stop request gets its turn
                     continue
-                timeout = None if self.stop_requested is None else self.STOP_POLL_S
+                if sliced:  # look at the answers in, but never wait for one: reading goes on
+                    timeout: float | None = 0
+                else:
+                    timeout = None if self.stop_requested is None else self.STOP_POLL_S
                 done, _ = await asyncio.wait(
                     tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
                 )

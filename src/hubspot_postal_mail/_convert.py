@@ -238,7 +238,7 @@ class Fields:
         return out
 
 
-def _all_text(values: Iterable[Any]) -> bool:
+def all_text(values: Iterable[Any]) -> bool:
     """Whether every value is a string. ``str.join`` checks that in C, for a tenth of what
     a loop costs, and records have few values."""
     try:
@@ -255,7 +255,7 @@ def convert_record(
     field) is left as it is, for :func:`~._records.normalise` to check. A dict with nothing
     to change is returned itself, not copied."""
     clear = rules.empty == CLEAR
-    if type(record) is dict and _all_text(record.values()) and (clear or all(record.values())):
+    if type(record) is dict and all_text(record.values()) and (clear or all(record.values())):
         return record  # nothing to convert or leave out: most rows of most inputs
     out: dict[str, Any] = {}
     for name, value in record.items():

@@ -69,7 +69,7 @@ class _Planner:
             for item in items:
                 self.would_send(item)
             return
-        send, unchanged = self.incremental.decide(items, lambda key: False)
+        send, unchanged = self.incremental.decide(items, None)  # a plan sends nothing
         known = set(self.state.lookup([item.rec.id for item in send]))
         for item in sorted([*send, *unchanged], key=lambda item: item.seq):
             if item in unchanged:

@@ -34,20 +34,29 @@ class Incremental:
         self._forgotten: dict[str, Confirmed] = {}  # ids in flight -> their entry before
 
     def decide(
-        self, items: Sequence[Item], busy: Callable[[str], bool]
+        self, items: Sequence[Item], busy: Callable[[str], bool] | None
     ) -> tuple[list[Item], list[Item]]:
         """Split ``items`` (in input order) into those to send and those ``unchanged``.
 
-        ``busy(id)``: an earlier line of the id is pending or in flight. An item sent here makes
-        its id busy for the items after it, so the caller queues them as it goes.
+        ``busy(id)``: an earlier line of the id is pending or in flight (None: no line is). An
+        item sent here makes its id busy for the items after it, so the caller queues them as
+        it goes.
         """
-        prints = [fingerprint(item.rec.properties) for item in items]
-        for item, print_ in zip(items, prints, strict=True):
-            item.fingerprint = print_
+        prints = []
+        for item in items:
+            item.fingerprint = print_ = fingerprint(item.rec.properties)
+            prints.append(print_)
         if self.full:
             return list(items), []
-        free = [n for n, item in enumerate(items) if not busy(item.rec.id)]
-        differ = self.state.changed([items[n].rec.id for n in free], [prints[n] for n in free])
+        free: Sequence[int]
+        if busy is None:
+            free = range(len(items))
+            differ = self.state.changed([item.rec.id for item in items], prints)
+        else:
+            free = [n for n, item in enumerate(items) if not busy(item.rec.id)]
+            differ = self.state.changed([items[n].rec.id for n in free], [prints[n] for n in free])
+        if not differ and len(free) == len(items):
+            return [], list(items)  # every one as confirmed, and none waits for another
         alike = {n for k, n in enumerate(free) if k not in differ}
         send: list[Item] = []
         unchanged: list[Item] = []

@@ -33,11 +33,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Literal
 
+import orjson
+
 from ._convert import (
     DEFAULT_RULES,
     Empty,
     Fields,
     ValueRules,
+    all_text,
     convert_record,
     parse_columns,
     parse_timezone,
@@ -339,7 +342,7 @@ def _jsonl_lines(
             )
         first = False
         try:
-            data = _JSON.decode(text)
+            data = _parse(text)
         except RecursionError:
             yield SourceLine(number, error="invalid JSON: nested too deeply")
             continue
@@ -350,6 +353,23 @@ def _jsonl_lines(
             yield SourceLine(number, error=f"not a JSON object (got {type(data).__name__})")
             continue
         yield _json_record(number, data, identity, fields, rules, id_property)
+
+
+def _parse(text: str) -> Any:
+    """A line's JSON value, exactly as ``_JSON.decode(text)`` gives it.
+
+    orjson parses a line in a third of the time, and gives the same value when every value is
+    a string (most records). Numbers, nested objects or anything orjson refuses go through the
+    standard decoder: numbers stay as written (a ``Decimal``, an integer of any size) and
+    errors read as they always have.
+    """
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _JSON.decode(text)
+    if type(value) is dict and all_text(value.values()):
+        return value
+    return _JSON.decode(text)
 
 
 def _json_record(

@@ -128,7 +128,9 @@ def normalise(
             if id_property not in raw:
                 raise ValueError(f"missing id field {id_property!r}")
             given = raw[id_property]
-            record_id = _id_value(given)
+            record_id = given.strip() if type(given) is str else ""  # the common case, first
+            if not record_id:
+                record_id = _id_value(given)  # converts an integer; or says why it cannot
             if rules is _AS_READ and given is record_id and type(raw) is dict:  # a reader's row
                 props = raw
             else:

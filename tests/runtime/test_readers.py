@@ -6,13 +6,17 @@ More formats, encodings, mapping and types: ``test_inputs.py``; Arrow: ``test_ar
 from __future__ import annotations
 
 import io
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hubspot_postal_mail import InputError
 from hubspot_postal_mail._convert import ValueRules
-from hubspot_postal_mail._readers import read_csv, read_jsonl, read_records
+from hubspot_postal_mail._readers import _JSON, _parse, read_csv, read_jsonl, read_records
 from hubspot_postal_mail._records import InvalidRecord, SourceLine, UpsertInput, normalise
 
 
@@ -105,3 +109,53 @@ def test_nulls_are_sent_as_empty_to_clear_only_when_asked() -> None:
         rules=ValueRules(empty="clear"),
     )
     assert result == UpsertInput(1, "a", {"external_id": "a", "z": "", "e": ""})
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+text_records = st.dictionaries(st.text(), st.text(), max_size=5)  # most lines: orjson's part
+
+
+@given(
+    json_values | text_records,
+    st.booleans(),
+    st.sampled_from(["", " ", "\t"]),
+    st.sampled_from(["", "\n", "\r\n", " \n", "x", "}", ",1", " {}"]),
+)
+def test_a_line_parses_exactly_as_the_standard_decoder_parses_it(
+    value: object, ascii_only: bool, before: str, after: str
+) -> None:
+    """Lines go to orjson first; whatever the line, the value (numbers as written, the same
+    types) or the error is the standard decoder's own."""
+    line = before + json.dumps(value, ensure_ascii=ascii_only) + after
+    assert _outcome(_parse, line) == _outcome(_JSON.decode, line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"a": "\\ud800"}',  # a lone surrogate: orjson refuses it, the standard decoder not
+        '{"a": "\\udc00x", "b": "y"}',
+        '{"a": 123456789012345678901234567890}',  # beyond 64 bits: orjson would give a float
+        '{"a": 1.10}',
+        '{"a": NaN}',
+        '{"a": "x", "a": "y"}',
+        "[" * 5000 + "]" * 5000,
+        "",
+    ],
+)
+def test_lines_orjson_would_read_otherwise_read_as_the_standard_decoder_reads_them(
+    line: str,
+) -> None:
+    assert _outcome(_parse, line) == _outcome(_JSON.decode, line)
+
+
+def _outcome(parse: Callable[[str], object], line: str) -> object:
+    try:
+        value = parse(line)
+    except (ValueError, RecursionError) as error:
+        return (type(error).__name__, str(error))
+    return ("value", repr(value), type(value))
