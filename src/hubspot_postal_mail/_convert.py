@@ -107,12 +107,27 @@ def plain_float(value: float, column: str) -> str:
     return text
 
 
+def ensure_text(value: str, what: str) -> str:
+    """``value`` itself, unless it holds a lone surrogate (JSON's ``"\\ud800"``, or Python's
+    ``"\\udc80"`` from bytes decoded with ``surrogateescape``): that is not text, so it can be
+    neither sent as UTF-8 nor kept in the state, and its record is refused alone."""
+    if not value.isascii():  # constant time: the common case costs nothing more
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ValueError(
+                f"{what} holds a lone surrogate ({value[error.start]!r} at character "
+                f"{error.start + 1}), which is not text"
+            ) from None
+    return value
+
+
 def property_value(value: Any, column: str, rules: ValueRules = DEFAULT_RULES) -> str | None:
     """``value`` as HubSpot reads it, or None when it is not to be sent; ValueError if none."""
     kind = type(value)
     if kind is str:
         if value or rules.empty == CLEAR:
-            return value  # type: ignore[no-any-return]
+            return ensure_text(value, f"column {column!r}")
         return None
     if value is None:
         return "" if rules.empty == CLEAR else None

@@ -42,6 +42,7 @@ from ._convert import (
     ValueRules,
     all_text,
     convert_record,
+    ensure_text,
     parse_columns,
     parse_timezone,
 )
@@ -329,11 +330,11 @@ def _jsonl_lines(
     fields, rules = options.fields, options.rules
     id_property, identity = fields.id_property, fields.is_identity
     first = True
-    for number, text, error in lines:
+    for number, text, undecodable in lines:
         if text.isspace() or not text:
             continue
-        if error is not None:
-            yield SourceLine(number, error=error)
+        if undecodable is not None:
+            yield SourceLine(number, error=undecodable)
             continue
         if first and sniff and not text.lstrip().startswith("{"):
             raise InputError(
@@ -343,6 +344,9 @@ def _jsonl_lines(
         first = False
         try:
             data = _parse(text)
+        except _NotText as error:
+            yield SourceLine(number, error=str(error), id=_text_id(error.value, id_property))
+            continue
         except RecursionError:
             yield SourceLine(number, error="invalid JSON: nested too deeply")
             continue
@@ -366,10 +370,40 @@ def _parse(text: str) -> Any:
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
-        return _JSON.decode(text)
+        return _text_only(_JSON.decode(text), text)
     if type(value) is dict and all_text(value.values()):
+        return value  # orjson refuses lone surrogates: this is text
+    return _text_only(_JSON.decode(text), text)
+
+
+class _NotText(ValueError):
+    """A JSON line whose strings are not all text; ``value`` is what it parsed to."""
+
+    def __init__(self, message: str, value: Any) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+def _text_only(value: Any, line: str) -> Any:
+    """``value``, unless a ``\\u`` escape in ``line`` gave a string a lone surrogate (which
+    JSON allows and UTF-8 cannot carry): then the line alone fails, naming the field."""
+    if "\\u" not in line:
         return value
-    return _JSON.decode(text)
+    pending: list[tuple[str, Any]] = [("a value", value)]
+    try:
+        while pending:
+            where, item = pending.pop()
+            if isinstance(item, dict):
+                for key, inner in item.items():
+                    ensure_text(key, f"the field name {key!r}")
+                    pending.append((f"the value of {key!r}", inner))
+            elif isinstance(item, list):
+                pending.extend((where, inner) for inner in item)
+            elif isinstance(item, str):
+                ensure_text(item, where)
+    except ValueError as error:
+        raise _NotText(str(error), value) from None
+    return value
 
 
 def _json_record(
@@ -389,11 +423,26 @@ def _json_record(
             props = fields.apply(props)
         converted = convert_record(props, rules, keep=None if api_shape else id_property)
     except ValueError as error:
-        raw_id = data.get("id") if api_shape else data.get(id_property) if id_property else None
-        return SourceLine(number, error=str(error), id=_id_text(raw_id))
+        return SourceLine(number, error=str(error), id=_id_text(_raw_id(data, id_property)))
     if api_shape:
         return SourceLine(number, data={**data, "properties": converted})
     return SourceLine(number, data=converted)
+
+
+def _raw_id(data: dict[str, Any], id_property: str | None) -> Any:
+    """A JSON record's id as written: its ``id`` in the API's shape, else its id field."""
+    if isinstance(data.get("properties"), dict) and data.keys() <= API_KEYS:
+        return data.get("id")
+    return data.get(id_property) if id_property else None
+
+
+def _text_id(data: Any, id_property: str | None) -> str | None:
+    """The id of a line refused for a lone surrogate, unless the id is where it is."""
+    found = _id_text(_raw_id(data, id_property)) if type(data) is dict else None
+    try:
+        return None if found is None else ensure_text(found, "the id")
+    except ValueError:
+        return None
 
 
 def _id_text(value: Any) -> str | None:

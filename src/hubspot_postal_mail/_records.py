@@ -14,7 +14,7 @@ from typing import Any
 from hubspot_postal_mail_client.models import SimplePublicObjectBatchInputUpsert
 from hubspot_postal_mail_client.types import Unset
 
-from ._convert import CLEAR, DEFAULT_RULES, ValueRules, property_value
+from ._convert import CLEAR, DEFAULT_RULES, ValueRules, ensure_text, property_value
 from ._report import Category, Outcome, RecordError, RecordResult
 
 API_KEYS = frozenset({"id", "properties", "idProperty", "objectWriteTraceId"})
@@ -67,7 +67,7 @@ def _id_value(value: Any) -> str:
         text = str(value).strip()
     if not text:
         raise ValueError("id is empty")
-    return text
+    return ensure_text(text, "the id")
 
 
 _AS_READ = ValueRules(empty=CLEAR)  # a reader applied the run's rules already
@@ -80,6 +80,7 @@ def _properties(values: Mapping[Any, Any], rules: ValueRules) -> dict[str, str]:
     for name, value in values.items():
         if type(name) is not str or not name:
             raise ValueError(f"property name {name!r} is not a non-empty string")
+        ensure_text(name, f"property name {name!r}")
         text = property_value(value, name, rules)
         if text is not None:
             props[name] = text
@@ -128,9 +129,10 @@ def normalise(
             if id_property not in raw:
                 raise ValueError(f"missing id field {id_property!r}")
             given = raw[id_property]
-            record_id = given.strip() if type(given) is str else ""  # the common case, first
+            # A reader's text id, checked by the reader: the common case, first.
+            record_id = given.strip() if rules is _AS_READ and type(given) is str else ""
             if not record_id:
-                record_id = _id_value(given)  # converts an integer; or says why it cannot
+                record_id = _id_value(given)  # checks, converts an integer, or says why not
             if rules is _AS_READ and given is record_id and type(raw) is dict:  # a reader's row
                 props = raw
             else:

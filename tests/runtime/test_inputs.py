@@ -96,6 +96,28 @@ def test_an_api_shaped_line_has_its_properties_converted(tmp_path: Path) -> None
     assert good(records(path)) == {1: {"id": "a", "properties": {"n": "1.50"}}}
 
 
+def test_a_lone_surrogate_escape_fails_its_line_naming_the_field(tmp_path: Path) -> None:
+    """JSON allows "\\ud800" alone; UTF-8 cannot carry it, so HubSpot and the state cannot."""
+    path = tmp_path / "s.jsonl"
+    path.write_text(
+        '{"external_id": "a", "v": "ok \\ud83d\\ude00"}\n'  # a pair: one character, fine
+        '{"external_id": "b\\ud800", "v": "x"}\n'
+        '{"external_id": "c", "v": "bad \\udc00", "n": 1}\n'
+        '{"external_id": "d", "v\\udfff": "x"}\n'
+        '{"id": "e", "properties": {"v": ["\\ud800"]}}\n'
+    )
+    lines = records(path)
+    assert good(lines) == {1: {ID: "a", "v": "ok \U0001f600"}}
+    errors = bad(lines)
+    assert errors[2] == (
+        f"the value of {ID!r} holds a lone surrogate ('\\ud800' at character 2), which is not text"
+    )
+    assert errors[3].startswith("the value of 'v' holds a lone surrogate ('\\udc00' at character 5")
+    assert errors[4].startswith("the field name 'v\\udfff' holds a lone surrogate")
+    assert errors[5].startswith("the value of 'v' holds a lone surrogate")
+    assert {line.line: line.id for line in lines if line.error} == {2: None, 3: "c", 4: "d", 5: "e"}
+
+
 def test_csv_on_stdin_needs_format_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("external_id,x\na,1\n"))
     with pytest.raises(InputError, match="--format csv"):

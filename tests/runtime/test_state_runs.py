@@ -86,6 +86,43 @@ def test_unchanged_report_lines_carry_the_object_id_hubspot_gave(tmp_path: Path)
     assert {r.id: r.object_id for r in again} == given
 
 
+def test_lone_surrogates_fail_their_records_alone_and_the_rest_is_written(
+    tmp_path: Path,
+) -> None:
+    """A lone surrogate cannot be sent as UTF-8 nor kept in the state: it used to crash the
+    whole run (UnicodeEncodeError); now its record fails, by line, and the others go on."""
+    path = tmp_path / "in.jsonl"
+    path.write_text(
+        '{"external_id": "E1", "hs_postal_mail_body": "a"}\n'
+        '{"external_id": "E2\\ud800", "hs_postal_mail_body": "b"}\n'
+        '{"external_id": "E3", "hs_postal_mail_body": "c\\udc00"}\n'
+        '{"external_id": "E4", "hs_postal_mail_body": "d", "n": 4}\n'
+    )
+    dicts = [
+        {"external_id": "P1\udc80", "hs_postal_mail_body": "x"},  # surrogateescape'd bytes
+        {"external_id": "P2", "hs_postal_mail_body": "y\ud800"},
+        {"external_id": "P3", "b\udfff": "z"},
+        {"external_id": "P4", "hs_postal_mail_body": "w"},
+    ]
+    state = tmp_path / "s.state"
+    hub = MiniHub()
+    failures: list[RecordResult] = []
+    with serve(hub) as url:
+        from_file = run(url, read_records(path, id_property="external_id"), state)
+        from_python = run(url, dicts, state, report=failures.append)
+        again = run(url, read_records(path, id_property="external_id"), state)
+    assert (from_file.created, from_file.failed) == (2, 2)
+    assert (from_python.created, from_python.failed) == (1, 3)
+    assert set(hub.store) == {"E1", "E4", "P4"}
+    messages = {r.line: r.error.message for r in failures if r.error is not None}
+    assert (
+        messages[1] == "the id holds a lone surrogate ('\\udc80' at character 3), which is not text"
+    )
+    assert messages[2].startswith("column 'hs_postal_mail_body' holds a lone surrogate")
+    assert messages[3].startswith("property name 'b\\udfff' holds a lone surrogate")
+    assert (again.unchanged, again.failed, again.requests) == (2, 2, 0)
+
+
 def test_full_sends_everything_and_refreshes_the_state(tmp_path: Path) -> None:
     state = tmp_path / "s.state"
     hub = MiniHub()
