@@ -1,10 +1,10 @@
 """Bulk upsert: any number of records, in batches of at most 100, through HubSpot's limits.
 
 The loop reads the input lazily into a bounded buffer (:class:`~._scheduler.Scheduler` decides
-which records go next), sends batches concurrently through the resilient transport, and turns
-each answer into per-record results (:mod:`._answers`, pure). A whole-batch 400 is split until
-the bad records are alone. With a sync state (:mod:`._incremental`), a record HubSpot already
-holds is not sent, and what HubSpot confirms is recorded before the id is released.
+which records go next), sends batches concurrently (:mod:`._sending`: one batch, its answer,
+its splits), and settles each: the report, the counts, the state. With a sync state
+(:mod:`._incremental`), a record HubSpot already holds is not sent, and what HubSpot confirms
+is recorded before the id is released.
 """
 
 from __future__ import annotations
@@ -16,49 +16,29 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
-from hubspot_postal_mail_client import AuthenticatedClient
-from hubspot_postal_mail_client.api.batch import batch_upsert
-from hubspot_postal_mail_client.models import BatchInputSimplePublicObjectBatchInputUpsert
-from hubspot_postal_mail_client.types import Response
-
-from ._answers import (
-    KIND_CATEGORY,
-    BatchAnswer,
-    Item,
-    Settled,
-    error_context,
-    map_answer,
-    named_inputs,
-    request_error,
-)
+from ._answers import Item, Settled
 from ._client import client_with_transport
 from ._concurrency import Concurrency
 from ._config import redact_logs, resolve_base_url, resolve_token
 from ._incremental import Incremental
-from ._pacing import AsyncPacer, PacerClosed, build_pacer
+from ._pacing import AsyncPacer, build_pacer
 from ._readers import records_from
 from ._records import InvalidRecord, normalise
 from ._report import (
     Outcome,
     Progress,
-    RecordError,
     RecordResult,
     ReportWriter,
     StopReason,
     UpsertReport,
 )
-from ._retry_policy import STOPS_RUN, TRANSIENT, Kind, classify_exception, classify_status
 from ._scheduler import Scheduler
+from ._sending import Sender
 from ._settings import UpsertSettings
 from ._state import LOOKUP_CHUNK, State
-from ._transport import VERDICT, AsyncResilientTransport, Reachability, Verdict
+from ._transport import AsyncResilientTransport, Reachability
 
 log = logging.getLogger("hubspot_postal_mail")  # one logger: see config.LOGGERS
-
-CONFLICT = 409
-# Whole-batch refusals that no retry fixes and that may be one record's fault: split them.
-SPLIT_STATUSES = frozenset({400, CONFLICT, 413, 422})
 
 
 async def _aiter(records: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
@@ -68,214 +48,6 @@ async def _aiter(records: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[A
     else:
         for record in records:
             yield record
-
-
-class _PreparedBody(BatchInputSimplePublicObjectBatchInputUpsert):
-    """The generated request model, serialised from plain dicts built once.
-
-    ``batch_upsert`` sends ``body.to_dict()``; building a model per input only to turn it back
-    into the same dict cost a third of the runtime's CPU per batch. The dicts are what the
-    generated models' ``to_dict`` gives (a test holds the two equal).
-    """
-
-    def __init__(self, items: list[Item], id_property: str) -> None:
-        super().__init__(inputs=[])
-        self._dicts = [
-            {
-                "id": item.rec.id,
-                "properties": item.rec.properties,
-                "idProperty": id_property,
-                "objectWriteTraceId": str(item.seq),
-            }
-            for item in items
-        ]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"inputs": self._dicts}
-
-
-def _body(items: list[Item], id_property: str) -> BatchInputSimplePublicObjectBatchInputUpsert:
-    return _PreparedBody(items, id_property)
-
-
-class _Sender:
-    """Sends one batch and settles it: the only part of a run that talks to HubSpot."""
-
-    def __init__(
-        self,
-        client: AuthenticatedClient,
-        id_property: str,
-        redact: Callable[[str], str],
-        *,
-        reachability: Reachability | None = None,
-        on_round_trip: Callable[[float], None] | None = None,
-    ) -> None:
-        self.client = client
-        self.id_property = id_property
-        self.redact = redact
-        self.reachability = reachability
-        self.on_round_trip = on_round_trip
-        # whole-request refusal -> whether probing it showed it is about the request itself
-        self._probes: dict[tuple[object, ...], asyncio.Future[bool]] = {}
-
-    async def send_batch(self, items: list[Item]) -> Settled:
-        """One of the run's batches. When several meet the same whole-request refusal, one is
-        probed (see :meth:`_bisect`) and the others wait for its verdict: if the refusal is
-        about the request, they end unsent with the run, instead of each being bisected."""
-        answer = await self._post(items)
-        if isinstance(answer, Settled):
-            return answer
-        key = self._refusal(answer) if len(items) > 1 else None
-        if key is None or key[0] == CONFLICT:
-            return await self._judge(items, answer)
-        probe = self._probes.get(key)
-        if probe is not None:
-            if await asyncio.shield(probe):
-                return Settled(unresolved=list(items))  # the probe stopped the run
-            return await self._judge(items, answer)
-        probe = self._probes[key] = asyncio.get_running_loop().create_future()
-        request_level = False
-        try:
-            settled = await self._judge(items, answer)
-            request_level = settled.stop is not None and settled.stop[0] is StopReason.REFUSED
-            return settled
-        finally:
-            probe.set_result(request_level)
-
-    async def send(self, items: list[Item]) -> Settled:
-        answer = await self._post(items)
-        if isinstance(answer, Settled):
-            return answer
-        return await self._judge(items, answer)
-
-    async def _post(self, items: list[Item]) -> Response[BatchAnswer] | Settled:
-        """HubSpot's answer, or what a request without one settles."""
-        try:
-            response = await batch_upsert.asyncio_detailed(
-                client=self.client, body=_body(items, self.id_property)
-            )
-        except PacerClosed:  # the run is stopping: never sent, a rerun sends it
-            return Settled(unresolved=list(items))
-        except httpx.TransportError as exc:  # the transport's retries ran out
-            kind = classify_exception(exc)
-            message = self.redact(f"{type(exc).__name__}: {exc}")
-            if kind is Kind.FATAL:
-                stop = (StopReason.CANNOT_SEND, f"cannot send: {message}")
-                return Settled(unresolved=list(items), stop=stop)
-            if self.reachability is not None and self.reachability.unreachable:
-                stop = (StopReason.UNREACHABLE, f"HubSpot cannot be reached: {message}")
-                return Settled(unresolved=list(items), stop=stop)
-            error = RecordError(KIND_CATEGORY[kind], f"retries ran out: {message}")
-            return Settled().fail(items, error, final=False)
-        verdict = response.extensions.get(VERDICT)
-        if isinstance(verdict, Verdict) and verdict.round_trip_s is not None and self.on_round_trip:
-            self.on_round_trip(verdict.round_trip_s)
-        return response
-
-    async def _judge(self, items: list[Item], response: Response[BatchAnswer]) -> Settled:
-        status = int(response.status_code)
-        kind = _verdict(response)
-        if kind is Kind.OK:
-            return map_answer(
-                items,
-                status,
-                response.content,
-                lambda: response.parsed,
-                id_property=self.id_property,
-                redact=self.redact,
-            )
-        error = request_error(status, response.content, response.parsed, kind, self.redact)
-        if kind in STOPS_RUN:
-            if kind is Kind.DAILY_LIMIT:
-                reason, what = StopReason.DAILY_LIMIT, "daily request limit reached"
-            else:
-                reason, what = StopReason.UNAUTHORISED, "not authorised"
-            stop = f"{what} (HTTP {status} {error.category}): {error.message}"
-            return Settled(unresolved=list(items), stop=(reason, stop))
-        if kind in TRANSIENT:
-            return Settled().fail(items, error, final=False)
-        if status in SPLIT_STATUSES and len(items) > 1:
-            return await self._split(items, response, error)
-        return Settled().fail(items, error, final=True)
-
-    async def _split(
-        self, items: list[Item], response: Response[BatchAnswer], error: RecordError
-    ) -> Settled:
-        """A whole batch refused: drop the inputs the error names, else bisect.
-
-        A 409 (one input conflicts with another record: HubSpot refuses the whole batch and
-        names the existing record, not the input) is split like a 400 until the culprit is
-        alone, so the good records are written.
-        """
-        named = named_inputs(error_context(response.parsed), items)
-        if named and len(named) < len(items):
-            rest = [item for item in items if item not in named]
-            return Settled().fail(named, error, final=True).merge(await self.send(rest))
-        return await self._bisect(items, error)
-
-    async def _bisect(self, items: list[Item], error: RecordError) -> Settled:
-        """Send both halves; settle each by its own answer.
-
-        When both halves meet the very refusal of the whole (same status, category and
-        message), it may be about the request, not a record (a non-unique ``idProperty``, say):
-        bisecting every batch down to single records would spend the day's budget on it. So one
-        half is probed further, one level at a time; if the refusal holds down to single
-        records on both sides, the run stops with HubSpot's message (the records stay
-        unfinished). Bad records spread over the batch part ways at some level, and the rest
-        is bisected as usual. A 409 names another record, so it is never taken for this.
-        """
-        middle = len(items) // 2
-        halves = [items[:middle], items[middle:]]
-        answers = await asyncio.gather(*(self._post(half) for half in halves))
-        same = error.status != CONFLICT and all(
-            not isinstance(answer, Settled) and self._refusal(answer) == _key(error)
-            for answer in answers
-        )
-        if same:
-            if all(len(half) == 1 for half in halves):
-                stop = (
-                    StopReason.REFUSED,
-                    f"HubSpot refuses every request alike, down to single records "
-                    f"(HTTP {error.status} {error.category}): {error.message}",
-                )
-                return Settled(unresolved=list(items), stop=stop)
-            probe, other = (0, 1) if len(halves[0]) > 1 else (1, 0)
-            probed = await self._bisect(halves[probe], error)
-            if probed.stop is not None and probed.stop[0] is StopReason.REFUSED:
-                return Settled(unresolved=list(items), stop=probed.stop)
-            answer = answers[other]
-            assert not isinstance(answer, Settled)
-            return probed.merge(await self._judge(halves[other], answer))
-        settled = await asyncio.gather(
-            *(
-                self._judge(half, answer) if not isinstance(answer, Settled) else _done(answer)
-                for half, answer in zip(halves, answers, strict=True)
-            )
-        )
-        return settled[0].merge(settled[1])
-
-    def _refusal(self, response: Response[BatchAnswer]) -> tuple[object, ...] | None:
-        status = int(response.status_code)
-        kind = _verdict(response)
-        if kind is not Kind.REJECTED or status not in SPLIT_STATUSES:
-            return None
-        return _key(request_error(status, response.content, response.parsed, kind, self.redact))
-
-
-def _key(error: RecordError) -> tuple[object, ...]:
-    return (error.status, error.category, error.message)
-
-
-async def _done(settled: Settled) -> Settled:
-    return settled
-
-
-def _verdict(response: Response[BatchAnswer]) -> Kind:
-    """The transport's verdict on the answer; classified here only if it came another way."""
-    verdict = response.extensions.get(VERDICT)
-    if isinstance(verdict, Verdict):
-        return verdict.kind
-    return classify_status(int(response.status_code), response.headers, response.content)
 
 
 class _Run:
@@ -289,7 +61,7 @@ class _Run:
     def __init__(
         self,
         *,
-        sender: _Sender,
+        sender: Sender,
         settings: UpsertSettings,
         report: UpsertReport,
         pacer: AsyncPacer,
@@ -529,7 +301,7 @@ async def aupsert_all(
             async with client_with_transport(
                 secret, url, resilient, timeout=settings.http_timeout
             ) as client:
-                sender = _Sender(
+                sender = Sender(
                     client,
                     settings.id_property,
                     redaction.redact,

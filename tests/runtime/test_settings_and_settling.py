@@ -20,7 +20,7 @@ from hubspot_postal_mail import (
     UpsertSettings,
     upsert_all,
 )
-from hubspot_postal_mail import _bulk as bulk
+from hubspot_postal_mail import _sending as sending
 
 from ._hub import MiniHub, server_error
 from .conftest import BASE_URL, TOKEN, UPSERT_URL
@@ -91,7 +91,7 @@ def test_the_bulk_engine_reads_the_transports_verdict_and_never_classifies_again
     def classified_twice(*args: object) -> object:
         raise AssertionError("the answer was classified a second time")
 
-    monkeypatch.setattr(bulk, "classify_status", classified_twice)
+    monkeypatch.setattr(sending, "classify_status", classified_twice)
     hub = MiniHub(faults=[server_error(502), server_error(502)])  # retries run out, then 200s
     report = _run(
         hub,
@@ -172,7 +172,7 @@ def test_the_prepared_request_body_is_what_the_generated_models_would_send() -> 
     from hubspot_postal_mail._spec import request_validator
 
     items = [Item(7, UpsertInput(8, "A-1", {"external_id": "A-1", "hs_postal_mail_body": "x"}))]
-    prepared = bulk._body(items, "external_id").to_dict()
+    prepared = sending._body(items, "external_id").to_dict()
     modelled = BatchInputSimplePublicObjectBatchInputUpsert.from_dict(prepared).to_dict()
     assert prepared == modelled
     assert prepared["inputs"][0]["objectWriteTraceId"] == "7"
