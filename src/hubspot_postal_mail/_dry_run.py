@@ -71,9 +71,12 @@ class _Planner:
             return
         send, unchanged = self.incremental.decide(items, None)  # a plan sends nothing
         known = set(self.state.lookup([item.rec.id for item in send]))
+        alike = {item.seq for item in unchanged}
+        object_ids = self.incremental.object_ids(unchanged)
         for item in sorted([*send, *unchanged], key=lambda item: item.seq):
-            if item in unchanged:
-                self.add(RecordResult(item.rec.line, item.rec.id, Outcome.UNCHANGED))
+            if item.seq in alike:
+                key = item.rec.id
+                self.add(RecordResult(item.rec.line, key, Outcome.UNCHANGED, object_ids.get(key)))
                 continue
             if item.rec.id in known:
                 self.plan.would_update += 1

@@ -25,9 +25,11 @@ from hubspot_postal_mail import (
     RetryPolicy,
     StateError,
     StateLocked,
+    UpsertSettings,
     aupsert_all,
     upsert_all,
 )
+from hubspot_postal_mail._dry_run import plan
 from hubspot_postal_mail._readers import read_records
 from hubspot_postal_mail._state import State
 
@@ -42,6 +44,11 @@ def rows(n: int, *, ids: int | None = None, tag: str = "v") -> list[dict[str, st
         {"external_id": f"E{i % ids if ids else i}", "hs_postal_mail_body": f"{tag}{i}"}
         for i in range(n)
     ]
+
+
+def entries(state: Path, url: str) -> list[Any]:
+    with State(state, base_url=url, id_property="external_id") as opened:
+        return list(opened.entries())
 
 
 def run(url: str, data: Any, state: Path, **options: Any) -> Any:
@@ -121,6 +128,48 @@ def test_lone_surrogates_fail_their_records_alone_and_the_rest_is_written(
     assert messages[2].startswith("column 'hs_postal_mail_body' holds a lone surrogate")
     assert messages[3].startswith("property name 'b\\udfff' holds a lone surrogate")
     assert (again.unchanged, again.failed, again.requests) == (2, 2, 0)
+
+
+def test_a_dry_run_with_the_state_says_what_a_run_would_do_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "s.state"
+    hub = MiniHub()
+    with serve(hub) as url:
+        run(url, rows(4), state)
+        before = entries(state, url)
+        requests = hub.requests
+        data = [
+            *rows(2),  # E0, E1 as confirmed
+            {"external_id": "E2", "hs_postal_mail_body": "edited"},
+            {"external_id": "N1", "hs_postal_mail_body": "new"},
+            {"external_id": "N1", "hs_postal_mail_body": "newer"},  # updates what N1 made
+            {"hs_postal_mail_body": "no id"},
+        ]
+        lines: list[RecordResult] = []
+        settings = UpsertSettings(
+            id_property="external_id", base_url=url, state=state, dry_run=True, report=lines.append
+        )
+        planned = plan(data, settings)
+        after = entries(state, url)
+    assert hub.requests == requests
+    assert after == before
+    assert (planned.would_create, planned.would_update, planned.would_send) == (1, 2, 3)
+    assert (planned.report.unchanged, planned.report.failed) == (2, 1)
+    outcomes = {(r.line, r.outcome) for r in lines}
+    assert outcomes == {
+        (1, Outcome.UNCHANGED),
+        (2, Outcome.UNCHANGED),
+        (3, Outcome.SKIPPED),
+        (4, Outcome.SKIPPED),
+        (5, Outcome.SKIPPED),
+        (6, Outcome.FAILED),
+    }
+    confirmed = {key: entry.object_id for key, entry in before}
+    assert {r.id: r.object_id for r in lines if r.outcome is Outcome.UNCHANGED} == {
+        "E0": confirmed["E0"],
+        "E1": confirmed["E1"],
+    }
 
 
 def test_full_sends_everything_and_refreshes_the_state(tmp_path: Path) -> None:
@@ -243,6 +292,7 @@ async def test_an_interrupted_run_resumes_with_only_what_was_not_confirmed(
 CHILD = """
 import sys
 from hubspot_postal_mail import upsert_all
+from hubspot_postal_mail._dry_run import plan
 from hubspot_postal_mail._readers import read_records
 upsert_all(
     read_records(sys.argv[1]), id_property="external_id", base_url=sys.argv[2],
