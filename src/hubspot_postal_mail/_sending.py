@@ -37,6 +37,11 @@ from ._transport import VERDICT, Reachability, Verdict
 CONFLICT = 409
 # Whole-batch refusals that no retry fixes and that may be one record's fault: split them.
 SPLIT_STATUSES = frozenset({400, CONFLICT, 413, 422})
+# HubSpot's refusal of the id property itself ("Unable to perform update/upsert by non-unique
+# 0-116 property NAME"): no record can be written by it, however the batch is cut, so the run
+# stops at the first one (even a file of one id, whose batches hold one record each and would
+# otherwise spend a request per line). Other wordings still meet the probe of _bisect.
+NOT_UNIQUE = "upsert by non-unique"
 
 
 class _PreparedBody(BatchInputSimplePublicObjectBatchInputUpsert):
@@ -165,6 +170,13 @@ class Sender:
             return Settled(unresolved=list(items), stop=(reason, stop))
         if kind in TRANSIENT:
             return Settled().fail(items, error, final=False)
+        if status == 400 and NOT_UNIQUE in error.message.lower():
+            refused = (
+                f"HubSpot will not upsert by {self.id_property!r}, which is not a unique-value "
+                f"property (HTTP {status} {error.category}): {error.message}; give "
+                "--id-property a property with \"Require unique values\" set"
+            )
+            return Settled(unresolved=list(items), stop=(StopReason.REFUSED, refused))
         if status in SPLIT_STATUSES and len(items) > 1:
             return await self._split(items, response, error)
         return Settled().fail(items, error, final=True)

@@ -188,6 +188,31 @@ def test_batches_in_flight_wait_for_one_probe_of_a_refusal_instead_of_each_bisec
     assert fake.app.records() == []
 
 
+def test_an_id_property_hubspot_will_not_upsert_by_stops_the_run_at_its_first_refusal(
+    hubspot_fake_factory: Factory,
+) -> None:
+    """Every line of one id: its batches hold one record each, so nothing is ever bisected or
+    probed; before, each line cost a request (1,000 lines, 1,000 refused requests)."""
+    fake = hubspot_fake_factory()
+    data = [
+        {"external_id": f"E{i}", "hubspot_owner_id": "O1", "hs_postal_mail_body": str(i)}
+        for i in range(1000)
+    ]
+    report = upsert_all(
+        data,
+        id_property="hubspot_owner_id",  # not a unique-value property
+        token=fake.token,
+        base_url=fake.base_url,
+        retry_policy=FAST,
+    )
+    assert report.stop_reason is StopReason.REFUSED
+    assert report.requests == 1
+    assert "'hubspot_owner_id', which is not a unique-value property" in (report.stopped or "")
+    assert "non-unique 0-116 property hubspot_owner_id" in (report.stopped or "")
+    assert (report.failed, report.unfinished, report.exit_status) == (0, 1000, 3)
+    assert fake.app.records() == []
+
+
 # -- unreachable ---------------------------------------------------------------------------------
 
 
