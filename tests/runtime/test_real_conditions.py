@@ -151,20 +151,26 @@ ALIKE = {
 }
 
 
-def test_a_refusal_that_holds_down_to_single_records_stops_the_run_cheaply() -> None:
+def _refused_alike(records: int, concurrency: int) -> tuple[UpsertReport, int]:
+    """A run against a HubSpot that answers every request with ALIKE; and its requests."""
     with respx.mock() as mock:
         route = mock.post(UPSERT_URL).mock(return_value=httpx.Response(400, json=ALIKE))
         report = upsert_all(
-            rows(1000),
+            rows(records),
             id_property="external_id",
             token=TOKEN,
             base_url=BASE_URL,
             retry_policy=FAST,
-            concurrency=1,
+            concurrency=concurrency,
         )
+    return report, route.call_count
+
+
+def test_a_refusal_that_holds_down_to_single_records_stops_the_run_cheaply() -> None:
+    report, requests = _refused_alike(1000, concurrency=1)
     assert report.stop_reason is StopReason.REFUSED
     assert ALIKE["message"] in (report.stopped or "")
-    assert route.call_count < 20  # bisecting one batch to single records takes 199
+    assert requests < 20  # bisecting one batch to single records takes 199
     assert (report.created, report.failed) == (0, 0)
     assert report.unfinished > 0  # read, not sent: a rerun sends them
     assert report.exit_status == 3
@@ -174,18 +180,9 @@ def test_batches_in_flight_wait_for_one_probe_of_a_refusal_instead_of_each_bisec
     """HubSpot refuses every request alike. With many batches in flight, one is probed and the
     others end with the run (the first run measured 214 requests and 17 429s for 3,000
     records before this)."""
-    with respx.mock() as mock:
-        route = mock.post(UPSERT_URL).mock(return_value=httpx.Response(400, json=ALIKE))
-        report = upsert_all(
-            rows(3000),
-            id_property="external_id",
-            token=TOKEN,
-            base_url=BASE_URL,
-            retry_policy=FAST,
-            concurrency=16,
-        )
+    report, requests = _refused_alike(3000, concurrency=16)
     assert report.stop_reason is StopReason.REFUSED
-    assert route.call_count < 60  # each of 16 batches bisecting alone: 16 x 14 and more
+    assert requests < 60  # each of 16 batches bisecting alone: 16 x 14 and more
     assert (report.created, report.failed) == (0, 0)
     assert report.unfinished > 0  # the records read: a rerun sends them, and those after
 
