@@ -174,7 +174,7 @@ class Sender:
             refused = (
                 f"HubSpot will not upsert by {self.id_property!r}, which is not a unique-value "
                 f"property (HTTP {status} {error.category}): {error.message}; give "
-                "--id-property a property with \"Require unique values\" set"
+                '--id-property a property with "Require unique values" set'
             )
             return Settled(unresolved=list(items), stop=(StopReason.REFUSED, refused))
         if status in SPLIT_STATUSES and len(items) > 1:
