@@ -85,6 +85,9 @@ class _Run:
         self.stop_requested = stop_requested
         self.schedule = Scheduler(settings.batch_size)
         self.read = 0
+        self.released: set[int] = set()  # positions settled early, by a part of their batch
+        self.woken: asyncio.Future[None] | None = None  # what the loop waits on, besides tasks
+        sender.on_part = self.settle_part
 
     @property
     def stopping(self) -> bool:
@@ -141,7 +144,24 @@ class _Run:
         return asyncio.ensure_future(self.sender.send_batch(batch))
 
     def settle(self, batch: list[Item], settled: Settled) -> None:
-        """Report each result; tell the state; only then let the batch's ids go out again.
+        """A batch's task is done: settle what its parts left (see :meth:`settle_part`)."""
+        if self.released:
+            rest = [item for item in batch if item.seq not in self.released]
+            self.released.difference_update(item.seq for item in batch)
+            batch = rest
+        self._settle(batch, settled)
+
+    def settle_part(self, settled: Settled) -> None:
+        """A part of a batch still being split is settled: its records are done now, and the
+        loop wakes to send what waited for their ids."""
+        items = [item for item, _result, _final in settled.results] + settled.unresolved
+        self.released.update(item.seq for item in items)
+        self._settle(items, settled)
+        if self.woken is not None and not self.woken.done():
+            self.woken.set_result(None)
+
+    def _settle(self, batch: list[Item], settled: Settled) -> None:
+        """Report each result; tell the state; only then let the records' ids go out again.
 
         The report is flushed before the state confirms anything: a full disk stops the run
         with the records unconfirmed, so a rerun sends (and reports) them again.
@@ -221,10 +241,12 @@ class _Run:
                     timeout: float | None = 0
                 else:
                     timeout = None if self.stop_requested is None else self.STOP_POLL_S
+                self.woken = asyncio.get_running_loop().create_future()
+                waiting: list[asyncio.Future[Any]] = [*tasks, self.woken]
                 done, _ = await asyncio.wait(
-                    tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                    waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
                 )
-                for task in done:
+                for task in [task for task in tasks if task in done]:
                     self.settle(tasks.pop(task), task.result())
         except BaseException:
             for task in tasks:

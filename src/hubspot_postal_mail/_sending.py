@@ -89,6 +89,11 @@ class Sender:
         self.redact = redact
         self.reachability = reachability
         self.on_round_trip = on_round_trip
+        # Told each part of a split batch as soon as it is settled, so the run can report it
+        # and let its ids go out again while the rest is still being split (a 409 batch takes
+        # seven levels of answers to find its culprit). Parts with a stop are not told: they
+        # go up with the batch, whose probe may need to see them.
+        self.on_part: Callable[[Settled], None] | None = None
         # whole-request refusal -> whether probing it showed it is about the request itself
         self._probes: dict[tuple[object, ...], asyncio.Future[bool]] = {}
 
@@ -230,12 +235,17 @@ class Sender:
             assert not isinstance(answer, Settled)
             return probed.merge(await self._judge(halves[other], answer))
         settled = await asyncio.gather(
-            *(
-                self._judge(half, answer) if not isinstance(answer, Settled) else _done(answer)
-                for half, answer in zip(halves, answers, strict=True)
-            )
+            *(self._part(half, answer) for half, answer in zip(halves, answers, strict=True))
         )
         return settled[0].merge(settled[1])
+
+    async def _part(self, half: list[Item], answer: Response[BatchAnswer] | Settled) -> Settled:
+        """One half of a bisected batch, judged; handed to :attr:`on_part` when it is done."""
+        settled = answer if isinstance(answer, Settled) else await self._judge(half, answer)
+        if self.on_part is None or settled.stop is not None:
+            return settled
+        self.on_part(settled)
+        return Settled()
 
     def _refusal(self, response: Response[BatchAnswer]) -> tuple[object, ...] | None:
         status = int(response.status_code)
@@ -247,10 +257,6 @@ class Sender:
 
 def _key(error: RecordError) -> tuple[object, ...]:
     return (error.status, error.category, error.message)
-
-
-async def _done(settled: Settled) -> Settled:
-    return settled
 
 
 def _verdict(response: Response[BatchAnswer]) -> Kind:

@@ -199,6 +199,23 @@ def test_a_whole_batch_400_is_bisected_until_the_bad_records_stand_alone() -> No
     assert report.requests <= 30
 
 
+def test_the_good_half_of_a_split_batch_is_settled_before_the_split_ends() -> None:
+    """A refused batch takes a level of answers per halving (seven for a 409 among 100). Its
+    good half is reported and its ids let go at once, so the next lines of those ids are
+    sent while the other half is still being split, not after it."""
+    hub = MiniHub(bad_mode="whole", shuffle=False)
+    data = records(16)
+    data[15]["hs_postal_mail_body"] = BAD_MARK  # E15: four levels down
+    data += records(20, start=16, ids=16)[:4]  # E0..E3 again
+    for row in data[16:]:
+        row["seq"] = f"again {row['seq']}"
+    report, results = run(hub, data, batch_size=16, concurrency=2)
+    assert (report.created + report.updated, report.failed) == (19, 1)
+    order = [(key, values["seq"]) for key, values in hub.writes]
+    assert order.index(("E0", "again 16")) < order.index(("E14", "14"))
+    assert {r.line for r in results} == set(range(1, 21))
+
+
 def test_a_400_that_names_its_inputs_drops_them_without_bisecting() -> None:
     hub = MiniHub()
     inner = hub.handler()
