@@ -67,7 +67,8 @@ class RequestBudget:
         self.limit = rate.requests
         self.interval = rate.seconds  # the server's window length we pace against
         self._in_flight: dict[Slot, None] = {}  # sent, not answered; in start order
-        self._answered: deque[float] = deque()  # when each answered attempt's answer came
+        # (answer, start) of each answered attempt, in the order the answers came
+        self._answered: deque[tuple[float, float]] = deque()
         self._fastest: float | None = None  # the fastest round trip of an answered attempt
         self._warm_from: float | None = None  # attempts started from then on show round trips
         self._frees: list[float] = []  # heap: when each phantom (or unanswered attempt) frees
@@ -85,12 +86,18 @@ class RequestBudget:
         # trip: HubSpot counted it by the answer less its way back, and counts the next request
         # no sooner than the way there after it starts; the fastest round trip seen is no longer
         # than those two ways. (The fastest so far: it only shrinks, so holds only lengthen.)
-        edge = now - self.window + (self._fastest or 0.0)
-        while self._answered and self._answered[0] <= edge:
+        # Never before a window after its own start, though: its way back is no longer than its
+        # own round trip, which may be shorter than the fastest measured (the first window's
+        # are not measured), and HubSpot cannot have counted it before it was sent.
+        while self._answered and now >= self._frees_at(*self._answered[0]):
             self._answered.popleft()
         while self._frees and self._frees[0] <= now:
             heapq.heappop(self._frees)
         return len(self._in_flight) + len(self._answered) + len(self._frees)
+
+    def _frees_at(self, answer: float, start: float) -> float:
+        """When an answered attempt's slot frees; see :meth:`used`."""
+        return max(answer - (self._fastest or 0.0), start) + self.window
 
     def reserve(self, now: float) -> Slot | float:
         """Take a slot, or return how long to wait before asking again."""
@@ -107,9 +114,7 @@ class RequestBudget:
         # No slot frees before its start plus a window; past that, one in flight frees on its
         # answer: look again shortly.
         soonest = min(
-            self._answered[0] + self.window - (self._fastest or 0.0)
-            if self._answered
-            else float("inf"),
+            self._frees_at(*self._answered[0]) if self._answered else float("inf"),
             self._frees[0] if self._frees else float("inf"),
             next(iter(self._in_flight)).start + self.window if self._in_flight else float("inf"),
         )
@@ -138,7 +143,7 @@ class RequestBudget:
         if self._warm_from is not None and slot.start >= self._warm_from:
             rtt = now - slot.start
             self._fastest = rtt if self._fastest is None else min(self._fastest, rtt)
-        self._answered.append(now)
+        self._answered.append((now, slot.start))
         self._adopt(info)
         self._reconcile(slot, info, now, refused=refused)
 

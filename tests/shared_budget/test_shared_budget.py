@@ -288,6 +288,21 @@ async def test_a_slot_is_held_a_window_after_its_answer_not_after_its_start(runs
     assert admitted >= answered + BUDGET.seconds - SKEW_S
 
 
+async def test_a_quick_answer_holds_its_slot_a_window_after_its_start_however_fast_others_were(
+    runs: Runs,
+) -> None:
+    # The fastest round trip measured may be longer than a quick answer's own (the first
+    # window's are not measured): its slot must still be held a window after its start, when
+    # HubSpot may have counted it. The slot's score is only ever raised, never lowered.
+    sender, waiter = await runs(2)
+    sender.budget._fastest = 0.8  # as if measured
+    started = time.time()
+    for _ in range(BUDGET.requests):
+        sender.settle(await sender.acquire(), RateLimitInfo())  # answered at once
+    await asyncio.wait_for(waiter.acquire(), timeout=10)
+    assert time.time() >= started + BUDGET.seconds - SKEW_S
+
+
 async def test_an_attempt_that_never_reached_hubspot_gives_its_shared_slot_back(runs: Runs) -> None:
     first, second = await runs(2)
     slots = [await first.acquire() for _ in range(BUDGET.requests)]
