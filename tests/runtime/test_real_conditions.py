@@ -47,6 +47,12 @@ def rows(n: int, prefix: str = "E") -> list[dict[str, str]]:
     return [{"external_id": f"{prefix}{i}", "hs_postal_mail_body": f"v{i}"} for i in range(n)]
 
 
+def upsert(data: Any, **options: Any) -> UpsertReport:
+    """``upsert_all`` keyed by external_id, against the mocked HubSpot, retrying at once."""
+    settings: dict[str, Any] = {"token": TOKEN, "base_url": BASE_URL, "retry_policy": FAST}
+    return upsert_all(data, id_property="external_id", **{**settings, **options})
+
+
 # -- concurrency follows latency ---------------------------------------------------------------
 
 
@@ -155,12 +161,8 @@ def _refused_alike(records: int, concurrency: int) -> tuple[UpsertReport, int]:
     """A run against a HubSpot that answers every request with ALIKE; and its requests."""
     with respx.mock() as mock:
         route = mock.post(UPSERT_URL).mock(return_value=httpx.Response(400, json=ALIKE))
-        report = upsert_all(
+        report = upsert(
             rows(records),
-            id_property="external_id",
-            token=TOKEN,
-            base_url=BASE_URL,
-            retry_policy=FAST,
             concurrency=concurrency,
         )
     return report, route.call_count
@@ -218,12 +220,8 @@ def test_an_id_property_hubspot_will_not_upsert_by_stops_the_run_at_its_first_re
 def test_a_run_that_cannot_reach_hubspot_stops_early_and_resumably() -> None:
     with respx.mock() as mock:
         route = mock.post(UPSERT_URL).mock(side_effect=httpx.ConnectError("refused"))
-        report = upsert_all(
+        report = upsert(
             rows(5000),
-            id_property="external_id",
-            token=TOKEN,
-            base_url=BASE_URL,
-            retry_policy=FAST,
             concurrency=2,
             unreachable_after=(4, 0.0),
         )
@@ -245,12 +243,8 @@ def test_a_short_outage_is_retried_not_taken_for_unreachable() -> None:
 
     with respx.mock() as mock:
         mock.post(UPSERT_URL).mock(side_effect=respond)
-        report = upsert_all(
+        report = upsert(
             rows(100),
-            id_property="external_id",
-            token=TOKEN,
-            base_url=BASE_URL,
-            retry_policy=FAST,
             unreachable_after=(10, 0.0),
         )
     assert (report.created, report.stop_reason) == (100, None)
@@ -266,12 +260,8 @@ def test_an_absurd_retry_after_fails_that_request_and_blocks_no_one() -> None:
     started = time.monotonic()
     with respx.mock() as mock:
         mock.post(UPSERT_URL).mock(side_effect=hub.handler())
-        report = upsert_all(
+        report = upsert(
             rows(300),
-            id_property="external_id",
-            token=TOKEN,
-            base_url=BASE_URL,
-            retry_policy=FAST,
             concurrency=1,
         )
     assert time.monotonic() - started < 10
@@ -396,9 +386,7 @@ def test_a_body_cut_short_is_retried_like_any_broken_answer() -> None:
 
     with respx.mock() as mock:
         mock.post(UPSERT_URL).mock(side_effect=respond)
-        report = upsert_all(
-            rows(50), id_property="external_id", token=TOKEN, base_url=BASE_URL, retry_policy=FAST
-        )
+        report = upsert(rows(50))
     assert (report.created, report.retries) == (50, 1)
 
 
@@ -432,9 +420,7 @@ def test_a_huge_hubspot_message_is_cut_and_says_so() -> None:
     body = {"status": "error", "message": huge, "category": "VALIDATION_ERROR"}
     with respx.mock() as mock:
         mock.post(UPSERT_URL).mock(return_value=httpx.Response(400, json=body))
-        report = upsert_all(
-            rows(1), id_property="external_id", token=TOKEN, base_url=BASE_URL, retry_policy=FAST
-        )
+        report = upsert(rows(1))
     error = report.failures[0].error
     assert error is not None
     assert len(error.message) < MESSAGE_KEPT + 100
@@ -464,12 +450,8 @@ def test_records_are_confirmed_in_the_state_only_once_their_report_lines_are_wri
     with respx.mock() as mock:
         mock.post(UPSERT_URL).mock(side_effect=hub.handler())
         with pytest.raises(OSError, match="No space"):
-            upsert_all(
+            upsert(
                 rows(400),
-                id_property="external_id",
-                token=TOKEN,
-                base_url=BASE_URL,
-                retry_policy=FAST,
                 concurrency=1,
                 state=path,
                 report=report_stream,
